@@ -131,14 +131,16 @@ def image_to_array(
         colour, a = arr[..., :-1], arr[..., -1:]
     else:
         colour, a = arr, np.ones(arr.shape[:2] + (1,), np.float32)
-    if colour.shape[-1] == 1:
+    grey = colour.shape[-1] == 1
+    if grey and channels != 1:
         colour = np.repeat(colour, 3, axis=-1)
     if channels != 4 and has_alpha and alpha in ("white", "black"):
         background = 1.0 if alpha == "white" else 0.0
         colour = colour * a + background * (1.0 - a)
     if channels == 4:
         out = np.concatenate([colour, a], axis=-1)
-    elif channels == 3:
+    elif channels == 3 or grey:
+        # A grey source stays exact: the luma weights sum to 1 only up to float rounding.
         out = colour
     else:
         out = (colour @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
