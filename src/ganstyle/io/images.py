@@ -76,14 +76,21 @@ def open_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Imag
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
-            if img.width * img.height > max_pixels:
-                raise GanstyleError(
-                    f"{path}: image is {img.width}x{img.height} pixels, more than the "
-                    f"{max_pixels:,} allowed; downscale it first"
-                )
-            img.load()
-            img = ImageOps.exif_transpose(img)
+            img = opened = Image.open(path)
+            try:
+                if img.width * img.height > max_pixels:
+                    raise GanstyleError(
+                        f"{path}: image is {img.width}x{img.height} pixels, more than the "
+                        f"{max_pixels:,} allowed; downscale it first"
+                    )
+                img.load()
+                img = ImageOps.exif_transpose(img)
+            except BaseException:
+                # A failed decode keeps its file handle open until closed.
+                opened.close()
+                raise
+            if img is not opened:
+                opened.close()
     except GanstyleError:
         raise
     except UnidentifiedImageError:
