@@ -194,6 +194,14 @@ def test_absurd_sizes_are_refused_before_decoding(tmp_path):
     with pytest.raises(GanstyleError, match="too large|pixels") as info:
         open_image(huge)
     assert str(huge) in str(info.value)
+    # 108 MP is a real camera size: below max_pixels, so it is decoded (and this fake one
+    # then fails as truncated) rather than refused by Pillow's lower 89 MP warning.
+    camera = tmp_path / "camera.png"
+    camera.write_bytes(png_bytes(12_000, 9_000))
+    with pytest.raises(GanstyleError, match="corrupt or truncated"):
+        open_image(camera)
+    with pytest.raises(GanstyleError, match="12000x9000 pixels, more than the 100,000,000 allowed"):
+        open_image(camera, max_pixels=100_000_000)
     small = tmp_path / "small.png"
     noise_image(small, "PNG")
     with pytest.raises(GanstyleError, match="64x64 pixels, more than the 1,000 allowed"):
