@@ -1,0 +1,123 @@
+"""Dataclass configs: TOML/YAML round trips, errors naming the field, flag precedence."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import pytest
+
+from ganstyle.config import (
+    add_dataclass_args,
+    field,
+    from_dict,
+    read_config_file,
+    resolve_config,
+    write_config,
+)
+from ganstyle.errors import GanstyleError
+
+
+@dataclasses.dataclass
+class Tiny:
+    lr: float = field(2e-4, help="learning rate")
+    steps: int = field(100, help="optimizer steps")
+    name: str = field("run", help="run name")
+    ema: bool = field(True, help="keep an EMA generator")
+    arch: str = field("dcgan", help="architecture", choices=("dcgan", "resnet"))
+    seed: int | None = field(None, help="random seed")
+    betas: tuple[float, ...] = field((0.0, 0.99), help="Adam betas")
+    metrics: list[str] = field(["fid", "kid"], help="metrics to log")
+
+
+@dataclasses.dataclass
+class Outer:
+    tiny: Tiny = dataclasses.field(default_factory=Tiny)
+    title: str = field("x", help="")
+
+
+ODD = Tiny(lr=1e-10, steps=3, name='quote " and é', ema=False, arch="resnet", seed=7,
+           betas=(0.5, 0.999), metrics=["is"])
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".yaml"])
+def test_file_round_trip(tmp_path, suffix):
+    path = write_config(tmp_path / f"c{suffix}", ODD, header="resolved config\nsecond line")
+    assert path.read_text().startswith("# resolved config\n# second line\n")
+    assert from_dict(Tiny, read_config_file(path)) == ODD
+    default_path = write_config(tmp_path / f"d{suffix}", Tiny())
+    assert from_dict(Tiny, read_config_file(default_path)) == Tiny()  # None fields are left out, then defaulted
+
+
+def test_nested_round_trip_toml(tmp_path):
+    outer = Outer(tiny=ODD, title="t")
+    path = write_config(tmp_path / "o.toml", outer)
+    assert "[tiny]" in path.read_text()
+    assert from_dict(Outer, read_config_file(path)) == outer
+
+
+def test_unknown_key_is_named():
+    with pytest.raises(GanstyleError, match="unknown setting.*stpes.*Tiny"):
+        from_dict(Tiny, {"stpes": 3, "lr": 0.1})
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"steps": "many"}, "'steps': cannot use 'many' as int"),
+    ({"steps": 1.5}, "'steps': cannot use 1.5 as int"),
+    ({"lr": "fast"}, "'lr': cannot use 'fast' as float"),
+    ({"ema": "maybe"}, "'ema': cannot use 'maybe' as bool"),
+    ({"name": None}, "'name' may not be empty"),
+    ({"arch": "vit"}, "--arch: 'vit' is not one of dcgan, resnet"),
+])
+def test_type_errors_name_the_field(data, message):
+    with pytest.raises(GanstyleError) as info:
+        from_dict(Tiny, data)
+    assert message in str(info.value)
+
+
+def test_coercions():
+    obj = from_dict(Tiny, {"steps": "12", "lr": "0.5", "ema": "off", "betas": "0.1,0.2", "seed": None, "metrics": "fid"})
+    assert (obj.steps, obj.lr, obj.ema, obj.betas, obj.seed, obj.metrics) == (12, 0.5, False, (0.1, 0.2), None, ["fid"])
+
+
+def test_bad_files(tmp_path):
+    (tmp_path / "bad.toml").write_text("lr = = 3\n")
+    with pytest.raises(GanstyleError, match="bad.toml: cannot parse config"):
+        read_config_file(tmp_path / "bad.toml")
+    (tmp_path / "c.ini").write_text("[x]\n")
+    with pytest.raises(GanstyleError, match="must be .toml"):
+        read_config_file(tmp_path / "c.ini")
+    with pytest.raises(GanstyleError, match="config file not found"):
+        read_config_file(tmp_path / "missing.toml")
+
+
+def parser_for(cls) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser()
+    p.add_argument("--config")
+    add_dataclass_args(p, cls)
+    return p
+
+
+def test_flags_override_file_override_base_override_defaults(tmp_path):
+    path = write_config(tmp_path / "c.toml", {"lr": 0.1, "steps": 5, "name": "from-file"})
+    args = parser_for(Tiny).parse_args(["--steps", "7", "--no-ema", "--betas", "0.3,0.4", "--config", str(path)])
+    cfg = resolve_config(Tiny, args, config_path=args.config, base={"name": "from-base", "arch": "resnet"})
+    assert cfg.steps == 7           # flag beats file
+    assert cfg.lr == 0.1            # file beats default
+    assert cfg.name == "from-file"  # file beats base
+    assert cfg.arch == "resnet"     # base beats default
+    assert cfg.ema is False and cfg.betas == (0.3, 0.4)
+    assert cfg.metrics == ["fid", "kid"] and cfg.seed is None  # untouched defaults
+    plain = resolve_config(Tiny, parser_for(Tiny).parse_args([]))
+    assert plain == Tiny()
+
+
+def test_flag_parsing_errors_and_help(capsys):
+    p = parser_for(Tiny)
+    with pytest.raises(SystemExit):
+        p.parse_args(["--steps", "ten"])
+    with pytest.raises(SystemExit):
+        p.parse_args(["--arch", "vit"])
+    assert "invalid choice" in capsys.readouterr().err
+    text = p.format_help()
+    assert "learning rate (default: 0.0002)" in text and "--no-ema" in text
