@@ -115,6 +115,8 @@ def test_idx_resize_and_channels(tmp_path, monkeypatch, idx_arrays):
     kernel = (k1[:, None] * k1[None, :]).view(1, 1, 4, 4)
     tri = torch.nn.functional.conv2d(native.x[:, :, 1:-1, 1:-1], kernel, stride=2)
     torch.testing.assert_close(small.x[:, :, 1:-1, 1:-1], tri, atol=1e-5, rtol=0)
+    with pytest.raises(GanstyleError, match="--channels must be 1 or 3"):
+        load_dataset("mnist", cache_dir=str(tmp_path), channels=4)
 
 
 def test_parse_idx_every_dtype():

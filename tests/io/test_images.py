@@ -228,7 +228,9 @@ def test_list_images(tmp_path):
         list_images(tmp_path / "empty")
     nested = tmp_path / "nested"
     (nested / "a" / "b").mkdir(parents=True)
-    for rel in ["z.png", "a/y.JPG", "a/b/x.webp", "a/b/w.bmp", "a/b/v.jpeg", "a/.hidden.png", "a/notes.txt"]:
+    (nested / ".thumbnails").mkdir()
+    for rel in ["z.png", "a/y.JPG", "a/b/x.webp", "a/b/w.bmp", "a/b/v.jpeg", "a/.hidden.png", "a/notes.txt",
+                ".thumbnails/z.png"]:
         (nested / rel).write_bytes(b"x")
     found = [p.relative_to(nested).as_posix() for p in list_images(nested)]
     assert found == ["a/b/v.jpeg", "a/b/w.bmp", "a/b/x.webp", "a/y.JPG", "z.png"]

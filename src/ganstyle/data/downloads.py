@@ -196,7 +196,7 @@ class _ChecksumError(Exception):
 
 def _download_one(url: str, remote: RemoteFile, target: Path) -> None:
     """Stream ``url`` into a temporary file beside ``target``, check its MD5, then rename."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     with _open_url(url, DOWNLOAD_TIMEOUT_S) as response:
         length = getattr(response, "headers", {}).get("Content-Length")

@@ -90,7 +90,7 @@ def load_folder(path: str | os.PathLike, image_size: int = 64, channels: int = 3
     bad: list[tuple[Path, str]] = []
     iterator = files
     if len(files) > PROGRESS_BAR_MIN_FILES:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         iterator = tqdm(files, desc=f"decoding {root.name or root}", unit="img", leave=False)
     for i, file in enumerate(iterator):
@@ -111,7 +111,7 @@ def load_folder(path: str | os.PathLike, image_size: int = 64, channels: int = 3
         warnings.warn(f"{source}: skipped {len(bad)} unreadable image(s): {names}{more}", stacklevel=2)
     if not keep:
         raise GanstyleError(f"{source}: none of the {len(files)} image files could be read (first: {bad[0][1]})")
-    x = x[: len(keep)].mul_(2.0).sub_(1.0)
+    x = (x[: len(keep)].clone() if bad else x).mul_(2.0).sub_(1.0)
     y = None
     if labels is not None:
         y = torch.tensor([labels[i] for i in keep], dtype=torch.int64)

@@ -53,7 +53,7 @@ def uint8_to_model(
     size = image_size or h
     channels = channels or c
     if channels not in (1, 3):
-        raise GanstyleError(f"channels must be 1 or 3, got {channels}")
+        raise GanstyleError(f"--channels must be 1 or 3, got {channels}")
     if size < 1:
         raise GanstyleError(f"--image-size must be positive, got {size}")
     out = torch.empty((n, channels, size, size), dtype=torch.float32)

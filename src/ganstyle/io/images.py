@@ -211,17 +211,19 @@ def load_image(
 
 
 def list_images(folder: str | os.PathLike, *, recursive: bool = True) -> list[Path]:
-    """Image files under ``folder`` (sorted, hidden files skipped); error if none."""
+    """Image files under ``folder`` (sorted; hidden files and folders skipped); error if none."""
     folder = Path(folder)
     if not folder.exists():
         raise GanstyleError(f"{folder}: no such folder")
     if not folder.is_dir():
         raise GanstyleError(f"{folder}: not a folder")
     pattern = "**/*" if recursive else "*"
+    # Hidden folders (.thumbnails, .git, ...) hold copies or tool data, never training images.
     files = sorted(
         p
         for p in folder.glob(pattern)
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
     if not files:
         raise GanstyleError(
