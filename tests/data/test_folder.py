@@ -23,7 +23,7 @@ def solid(mode: str, size, colour) -> Image.Image:
 
 @pytest.fixture
 def animals(tmp_path):
-    """Two classes, five modes and formats, one nested deeper than the class folder."""
+    """Two classes, six modes, five formats, one EXIF-rotated photo, one file nested deeper."""
     root = tmp_path / "animals"
     (root / "cats" / "indoor").mkdir(parents=True)
     (root / "dogs").mkdir()
@@ -36,18 +36,28 @@ def animals(tmp_path):
     sixteen = np.full((16, 16), 65535 // 4, np.uint16)
     Image.fromarray(sixteen).save(root / "dogs" / "deep.png")
     (root / "dogs" / "notes.txt").write_text("not an image, and not an image suffix")
+    solid("RGB", (12, 12), (0, 255, 0)).save(root / "cats" / "green.webp", lossless=True)
+    # Stored landscape (left red, right blue), EXIF tag 6: shown portrait, red on top.
+    stored = np.zeros((10, 20, 3), np.uint8)
+    stored[:, :10] = RED
+    stored[:, 10:] = BLUE
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(root / "dogs" / "rotated.jpg", exif=exif, quality=100)
     return root
 
 
 def test_mixed_modes_labels_and_values(animals):
     ds = load_folder(animals, image_size=8, channels=3)
-    assert ds.x.shape == (5, 3, 8, 8) and ds.x.dtype == torch.float32
+    assert ds.x.shape == (7, 3, 8, 8) and ds.x.dtype == torch.float32
     assert ds.class_names == ["cats", "dogs"] and ds.num_classes == 2
     files = [p.split("animals/")[1] for p in ds.meta["files"]]
-    assert files == ["cats/indoor/grey.jpg", "cats/red.png", "dogs/blue.bmp", "dogs/clear.png", "dogs/deep.png"]
-    assert ds.y.tolist() == [0, 0, 1, 1, 1]
-    mean = ds.x.mean(dim=(2, 3))
+    assert files == ["cats/green.webp", "cats/indoor/grey.jpg", "cats/red.png",
+                     "dogs/blue.bmp", "dogs/clear.png", "dogs/deep.png", "dogs/rotated.jpg"]
+    assert ds.y.tolist() == [0, 0, 0, 1, 1, 1, 1]
+    mean = ds.x[:6].mean(dim=(2, 3))
     expected = torch.tensor([
+        [0.0, 1.0, 0.0],     # lossless WebP green
         [128 / 255] * 3,     # 8-bit grey
         [1.0, 0.0, 0.0],     # RGB red
         [0.0, 0.0, 1.0],     # palette blue
@@ -55,12 +65,15 @@ def test_mixed_modes_labels_and_values(animals):
         [0.25, 0.25, 0.25],  # 16-bit grey at a quarter of full scale
     ]) * 2 - 1
     torch.testing.assert_close(mean, expected, atol=0.02, rtol=0)
+    rotated = (ds.x[6] + 1) / 2
+    assert rotated[0, 0].min() > 0.8 and rotated[2, 0].max() < 0.2  # top row red
+    assert rotated[2, -1].min() > 0.8 and rotated[0, -1].max() < 0.2  # bottom row blue
 
 
 def test_grey_output_uses_luma(animals):
     ds = load_folder(animals, image_size=4, channels=1)
-    assert ds.x.shape == (5, 1, 4, 4)
-    red = ds.x[1].mean().item()
+    assert ds.x.shape == (7, 1, 4, 4)
+    red = ds.x[2].mean().item()
     assert red == pytest.approx(0.299 * 2 - 1, abs=0.01)
 
 
@@ -102,7 +115,7 @@ def test_corrupt_file_is_named(animals):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ds = load_folder(animals, image_size=8, skip_bad=True)
-    assert len(ds) == 5 and ds.y.tolist() == [0, 0, 1, 1, 1]
+    assert len(ds) == 7 and ds.y.tolist() == [0, 0, 0, 1, 1, 1, 1]
     assert len(ds.meta["skipped"]) == 2
     messages = [str(w.message) for w in caught]
     assert len(messages) == 1, messages
@@ -127,13 +140,13 @@ def test_empty_and_missing_folders(tmp_path):
 
 
 def test_memory_estimate_refuses_with_a_smaller_size(animals, monkeypatch):
-    # 5 images x 3 x 64 x 64 x 4 bytes = 245,760 bytes; pretend the machine has 400 kB.
-    monkeypatch.setattr(folder_mod, "total_memory_bytes", lambda: 400_000)
+    # 7 images x 3 x 64 x 64 x 4 bytes = 344,064 bytes; pretend the machine has 560 kB.
+    monkeypatch.setattr(folder_mod, "total_memory_bytes", lambda: 560_000)
     with pytest.raises(GanstyleError) as info:
         load_folder(animals, image_size=64)
     msg = str(info.value)
     assert "--image-size" in msg and "e.g. 48" in msg and str(animals) in msg
-    assert len(load_folder(animals, image_size=48)) == 5
+    assert len(load_folder(animals, image_size=48)) == 7
 
 
 def test_through_load_dataset(animals):
