@@ -189,6 +189,15 @@ def test_offline_error_names_urls_and_targets(tmp_path, monkeypatch):
     assert not any((tmp_path / "mnist").iterdir()), "a failed download must leave no partial file"
 
 
+def test_unwritable_cache_dir(tmp_path, monkeypatch):
+    no_network(monkeypatch)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("the cache path runs through a file")
+    with pytest.raises(GanstyleError, match="cannot create the data cache folder") as info:
+        load_dataset("mnist", cache_dir=str(blocker / "cache"))
+    assert str(blocker / "cache" / "mnist") in str(info.value)
+
+
 def test_download_disabled_never_touches_network(tmp_path, monkeypatch):
     calls = no_network(monkeypatch)
     with pytest.raises(GanstyleError, match="downloads are disabled") as info:

@@ -254,7 +254,11 @@ def fetch(dataset: str, names: list[str] | tuple[str, ...], cache_dir: str | os.
         return found
     reason = "downloads are disabled"
     if download:
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GanstyleError(f"{folder}: cannot create the data cache folder ({exc.strerror or exc}); "
+                                f"set --data-dir or ${ENV_VAR} to a writable folder") from None
         still_missing = []
         for remote in missing:
             if still_missing:  # the network already failed: do not wait on every timeout again
