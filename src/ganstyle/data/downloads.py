@@ -261,7 +261,7 @@ def fetch(dataset: str, names: list[str] | tuple[str, ...], cache_dir: str | os.
                                 f"set --data-dir or ${ENV_VAR} to a writable folder") from None
         still_missing = []
         for remote in missing:
-            if still_missing:  # the network already failed: do not wait on every timeout again
+            if still_missing:  # one file already failed: report them all now, not after more timeouts
                 still_missing.append(remote)
                 continue
             ok, reasons = _download(remote, folder / remote.name)
