@@ -271,6 +271,7 @@ def test_recompressed_archive_is_accepted_by_content(tmp_path, monkeypatch, idx_
     assert len(ds) == 12
 
 
+@pytest.mark.shared_data
 def test_real_mnist_test_set_if_present(tmp_path):
     """The official MNIST test files, when a checkout has them beside it (real checksums)."""
     here = os.path.dirname(__file__)
