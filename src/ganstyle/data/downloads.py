@@ -1,13 +1,13 @@
 """MNIST, Fashion-MNIST and CIFAR-10 from their official locations, verified and cached.
 
 Files live in ``CACHE/<dataset>/<official file name>``, where CACHE is the first of:
-``--data-dir`` (the ``cache_dir`` argument), ``$GANSTYLE_DATA``, ``$XDG_CACHE_HOME/ganstyle/data``
+``--cache-dir`` (the ``cache_dir`` argument), ``$GANSTYLE_DATA``, ``$XDG_CACHE_HOME/ganstyle/data``
 (``~/.cache/ganstyle/data``). Every file is checked against the MD5 published with the
 dataset (and used by torchvision / tensorflow-datasets) before it is read, so a half
 finished or tampered download is an error naming the file, never silently wrong data.
 
 Offline use: put the official files at the paths the error message names (or point
-``--data-dir`` at a folder that has them). For the MNIST family the ``.gz`` archives and
+``--cache-dir`` at a folder that has them). For the MNIST family the ``.gz`` archives and
 their unpacked ``*-ubyte`` files are both accepted, each with its own checksum; a ``.gz``
 that was re-compressed by a mirror is accepted when its unpacked content matches. For
 CIFAR-10 either ``cifar-10-python.tar.gz`` or its unpacked ``cifar-10-batches-py/`` folder
@@ -258,7 +258,7 @@ def fetch(dataset: str, names: list[str] | tuple[str, ...], cache_dir: str | os.
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise GanstyleError(f"{folder}: cannot create the data cache folder ({exc.strerror or exc}); "
-                                f"set --data-dir or ${ENV_VAR} to a writable folder") from None
+                                f"set --cache-dir or ${ENV_VAR} to a writable folder") from None
         still_missing = []
         for remote in missing:
             if still_missing:  # one file already failed: report them all now, not after more timeouts
@@ -274,7 +274,7 @@ def fetch(dataset: str, names: list[str] | tuple[str, ...], cache_dir: str | os.
     if missing:
         todo = "; ".join(f"{r.urls[0]} -> {folder / r.name}" for r in missing)
         raise GanstyleError(
-            f"{dataset}: {reason}. Download {todo} (or set --data-dir / ${ENV_VAR} to a folder that has "
+            f"{dataset}: {reason}. Download {todo} (or set --cache-dir / ${ENV_VAR} to a folder that has "
             f"{dataset}/{missing[0].name})"
         )
     return found
