@@ -237,24 +237,27 @@ class GANTrainer:
         idx = self.sampler.next()
         return self.x[idx], (self.y[idx] if self.y is not None else None)
 
-    def d_regularizer(self, real, fake, y_real) -> torch.Tensor | None:
+    def d_regularizer(self, real, fake, y_real, real_logits) -> torch.Tensor | None:
         """Extra discriminator terms, computed in fp32 (double backward under autocast is fragile)."""
         cfg, terms = self.cfg, []
         if cfg.gp_weight:
             terms.append(cfg.gp_weight * gradient_penalty(self.D, real, fake.float(), y_real, generator=self.noise))
         if cfg.r1_gamma:
-            terms.append(0.5 * cfg.r1_gamma * r1_penalty(self.D, real, y_real))
+            shared = real_logits if real.requires_grad else None  # fp32: reuse the loss's forward pass
+            terms.append(0.5 * cfg.r1_gamma * r1_penalty(self.D, real, y_real, real_logits=shared))
         return sum(terms) if terms else None
 
     def d_step(self) -> None:
         real, y_real = self.real_batch()
+        if self.cfg.r1_gamma and self.cfg.precision == "fp32":
+            real = real.requires_grad_(True)
         z, y_fake = self.latents(real.shape[0])
         with autocast(self.device, self.cfg.precision):
             with torch.no_grad():
                 fake = self.G(z, y_fake)
             real_logits, fake_logits = self.D(real, y_real).float(), self.D(fake, y_fake).float()
             loss = self.loss.d_loss(real_logits, fake_logits)
-        reg = self.d_regularizer(real, fake, y_real)
+        reg = self.d_regularizer(real, fake, y_real, real_logits)
         total = loss if reg is None else loss + reg
         self.opt_D.zero_grad(set_to_none=True)
         self.scaler_D.scale(total).backward()
