@@ -1,5 +1,75 @@
-"""CLI subcommands of the gan job (filled in by that job)."""
+"""``ganstyle train`` and ``ganstyle sample``: thin layers over :func:`ganstyle.train_gan`
+and :func:`ganstyle.sample`. Every training flag comes from :class:`TrainConfig`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
 
 
 def register(sub) -> None:
-    pass
+    from ganstyle.config import add_dataclass_args
+    from ganstyle.gan.trainer import TrainConfig
+
+    p = sub.add_parser(
+        "train",
+        help="train a GAN (MLP on 2-D toys, DCGAN on images) into a run directory",
+        description="Train a GAN. Settings come from defaults < --config FILE (< the run's own config with "
+                    "--resume) < flags; the resolved config is written to RUN/config.toml.",
+        epilog="examples:\n  ganstyle train --data ring8 --model mlp --steps 5000 --out runs/ring8\n"
+               "  ganstyle train --data digits --image-size 32 --model dcgan --precision bf16 --out runs/digits\n"
+               "  ganstyle train --resume runs/digits --steps 10000",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--out", metavar="RUN_DIR", help="new run directory")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its newest checkpoint")
+    p.add_argument("--config", metavar="FILE", help="settings file (.toml, .yaml or .json), e.g. another run's config.toml")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_dataclass_args(p, TrainConfig)
+    p.set_defaults(func=_train)
+
+    s = sub.add_parser(
+        "sample",
+        help="draw samples from a trained GAN (grid PNG, image folder, .npz, scatter plot, interpolations)",
+        description="Draw samples from the averaged generator of a run (newest checkpoint) or a checkpoint file.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    s.add_argument("source", metavar="RUN_OR_CHECKPOINT", help="run directory or checkpoint (step_XXXXXXXX.json)")
+    s.add_argument("--n", type=int, default=64, help="number of samples")
+    s.add_argument("--out", default="samples.png",
+                   help="grid.png (2-D data: scatter plot), samples.npz, or a folder (one PNG per image)")
+    s.add_argument("--seed", type=int, default=0, help="random seed")
+    s.add_argument("--truncation", type=float, default=None, help="truncation threshold/psi, where the model supports it")
+    s.add_argument("--interpolate", type=int, default=0, metavar="K",
+                   help="rows of K images interpolating between random latents (slerp)")
+    s.add_argument("--label", type=int, default=None, help="class to draw (class-conditional models)")
+    s.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    s.add_argument("--batch-size", type=int, default=256, help="samples per forward pass")
+    s.set_defaults(func=_sample)
+
+
+def _train(args) -> int:
+    from ganstyle.config import resolve_config
+    from ganstyle.errors import GanstyleError
+    from ganstyle.gan.trainer import TrainConfig, load_run_config, train_gan
+
+    if bool(args.out) == bool(args.resume):
+        raise GanstyleError("give exactly one of --out NEW_RUN_DIR or --resume RUN_DIR")
+    base = None
+    if args.resume:
+        if not Path(args.resume).is_dir():
+            raise GanstyleError(f"--resume {args.resume}: no such run directory")
+        base = {k: v for k, v in vars(load_run_config(args.resume)).items() if v is not None}
+    cfg = resolve_config(TrainConfig, args, config_path=args.config, base=base)
+    run = train_gan(cfg, out=args.out, resume=args.resume, progress=not args.no_progress)
+    print(f"run: {run}  (samples: {run / 'samples'}, losses: {run / 'losses.png'})")
+    return 0
+
+
+def _sample(args) -> int:
+    from ganstyle.gan.sampling import sample
+
+    out = sample(args.source, n=args.n, out=args.out, seed=args.seed, truncation=args.truncation,
+                 interpolate=args.interpolate, labels=args.label, device=args.device, batch_size=args.batch_size)
+    print(f"wrote {out}")
+    return 0

@@ -1,0 +1,111 @@
+"""Model registry: a model family is one module plus one line in :data:`MODELS`.
+
+A family module exposes two builders with the same signature::
+
+    make_generator(cfg, data_shape, num_classes) -> nn.Module
+    make_discriminator(cfg, data_shape, num_classes) -> nn.Module
+
+``cfg`` is the run's :class:`~ganstyle.gan.trainer.TrainConfig`, ``data_shape`` the shape
+of one sample (``(C, H, W)`` or ``(D,)``) and ``num_classes`` is ``None`` for an
+unconditional model. It may also define ``DEFAULTS``: values for config fields the user
+left unset (e.g. ``{"latent_dim": 100}``), and ``check(cfg, data_shape)`` to reject
+configurations it cannot build with a :class:`GanstyleError`.
+
+The modules it returns follow a small protocol the trainer and sampler rely on:
+
+- a generator is called as ``G(z, y)`` (``y`` int64 labels or ``None``) and has
+  ``latent_dim``, ``num_classes`` and ``truncation``: ``None`` (not supported),
+  ``"latent"`` (resample Gaussian latents beyond the threshold, BigGAN's trick) or
+  ``"forward"`` (the model takes ``G(z, y, truncation=psi)``, e.g. a style-based G
+  pulling ``w`` towards its mean);
+- a discriminator is called as ``D(x, y)`` and returns one logit per sample, shape (N,).
+
+Third-party families can also be added at run time with :func:`register_model`.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from types import ModuleType
+
+import torch
+from torch import nn
+
+from ganstyle.errors import GanstyleError
+
+# name -> module path; a new family is one new file plus one line here.
+MODELS: dict[str, str] = {
+    "mlp": "ganstyle.gan.models.mlp",
+    "dcgan": "ganstyle.gan.models.dcgan",
+}
+
+
+def register_model(name: str, module: str | ModuleType) -> None:
+    """Make ``--model NAME`` build from ``module`` (a module object or its import path)."""
+    if isinstance(module, ModuleType):
+        _LOADED[name] = module
+        MODELS[name] = module.__name__
+    else:
+        MODELS[name] = module
+        _LOADED.pop(name, None)
+
+
+_LOADED: dict[str, ModuleType] = {}
+
+
+def model_family(name: str) -> ModuleType:
+    if name not in MODELS:
+        raise GanstyleError(f"--model: unknown model {name!r}; choose one of {', '.join(sorted(MODELS))}")
+    if name not in _LOADED:
+        _LOADED[name] = import_module(MODELS[name])
+    return _LOADED[name]
+
+
+def build_models(cfg, data_shape: tuple[int, ...], num_classes: int | None) -> tuple[nn.Module, nn.Module]:
+    fam = model_family(cfg.model)
+    if hasattr(fam, "check"):
+        fam.check(cfg, tuple(data_shape))
+    return (fam.make_generator(cfg, tuple(data_shape), num_classes),
+            fam.make_discriminator(cfg, tuple(data_shape), num_classes))
+
+
+def build_generator(cfg, data_shape: tuple[int, ...], num_classes: int | None) -> nn.Module:
+    fam = model_family(cfg.model)
+    return fam.make_generator(cfg, tuple(data_shape), num_classes)
+
+
+def model_defaults(name: str) -> dict:
+    return dict(getattr(model_family(name), "DEFAULTS", {}))
+
+
+# ------------------------------------------------------------------ shared pieces
+
+
+def init_dcgan_weights(module: nn.Module, std: float = 0.02) -> None:
+    """N(0, 0.02) conv/linear weights, N(1, 0.02) norm gains (Radford et al., 2016)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.GroupNorm, nn.LayerNorm)) and m.weight is not None:
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
+
+
+class ProjectionHead(nn.Module):
+    """Discriminator output ``w·h + b (+ <embed(y), h>)``: the projection discriminator of
+    Miyato & Koyama (2018), which reduces to a linear head without labels."""
+
+    def __init__(self, features: int, num_classes: int | None):
+        super().__init__()
+        self.linear = nn.Linear(features, 1)
+        self.embed = nn.Embedding(num_classes, features) if num_classes else None
+
+    def forward(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        out = self.linear(h).squeeze(1)
+        if self.embed is not None:
+            if y is None:
+                raise ValueError("this discriminator is class-conditional: pass labels")
+            out = out + (self.embed(y) * h).sum(1)
+        return out

@@ -1,0 +1,468 @@
+"""GAN training: one config dataclass, one trainer, one run directory.
+
+    cfg = TrainConfig(data="digits", image_size=32, model="dcgan", steps=3000, precision="bf16")
+    run = train_gan(cfg, out="runs/digits")          # ganstyle train --data digits ... --out runs/digits
+    run = train_gan(resume="runs/digits", steps=6000)  # continues bit-exactly (CPU)
+
+The run directory holds ``config.toml`` (the resolved config, reusable as ``--config``),
+``checkpoints/step_XXXXXXXX.{safetensors,json}`` (weights, EMA, optimizers, every RNG
+state and the data sampler position), ``samples/step_XXXXXXXX.png`` (fixed-noise grids,
+or scatter plots for 2-D data), ``metrics.csv``/``metrics.jsonl`` and ``losses.png``.
+
+Extension points: a model family plugs in through :mod:`ganstyle.gan.models`; a loss
+through :data:`ganstyle.gan.losses.LOSSES`; a discriminator regulariser is one term in
+:meth:`GANTrainer.d_regularizer` with a weight field in :class:`TrainConfig`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganstyle.config import field, from_dict, read_config_file, to_dict, write_config
+from ganstyle.errors import GanstyleError
+from ganstyle.gan.ema import EMA
+from ganstyle.gan.losses import LOSSES, get_loss, gradient_penalty, r1_penalty
+from ganstyle.gan.models import build_models, model_defaults
+from ganstyle.io.checkpoints import (
+    capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint, prune_checkpoints,
+    restore_rng_state, save_checkpoint, sub_state_dict,
+)
+from ganstyle.io.runlog import append_csv, append_jsonl, plot_columns, truncate_csv
+from ganstyle.torch_utils import autocast, check_precision, resolve_device
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a GAN run. Fields left ``None`` take the model's / loss's defaults."""
+
+    # data
+    data: str = field("ring8", help="dataset: ring8, grid25, digits, mnist, fashion-mnist, cifar10 or folder:PATH")
+    image_size: int | None = field(None, help="image side in pixels (default: the dataset's own size)")
+    channels: int | None = field(None, help="image channels, 1 or 3 (default: the dataset's own)")
+    data_n: int | None = field(None, help="use at most this many training samples")
+    cache_dir: str | None = field(None, help="folder for downloaded datasets")
+    # model
+    model: str = field("mlp", help="model family: mlp, dcgan (see ganstyle.gan.models.MODELS)")
+    latent_dim: int | None = field(None, help="noise dimension (default: mlp 16, dcgan 100)")
+    g_width: int | None = field(None, help="generator width: MLP hidden units or DCGAN channels before the output layer (default: mlp 256, dcgan 64)")
+    d_width: int | None = field(None, help="discriminator width: MLP hidden units or DCGAN channels of the first layer (default: mlp 256, dcgan 64)")
+    depth: int | None = field(None, help="hidden layers of the MLP generator and discriminator (default: 3)")
+    d_norm: str = field("auto", help="discriminator normalisation (auto: batch norm, layer norm with a gradient penalty)",
+                        choices=("auto", "bn", "ln", "none"))
+    conditional: bool = field(False, help="class-conditional G and D (needs labelled data)")
+    # objective
+    loss: str = field("ns", help="GAN loss: minimax, ns (non-saturating), hinge, wgan-gp, lsgan", choices=tuple(LOSSES))
+    label_smoothing: float = field(0.0, help="one-sided label smoothing: real target 1 - this (minimax, ns, lsgan)")
+    gp_weight: float | None = field(None, help="gradient penalty weight (default: 10 with wgan-gp, else 0)")
+    r1_gamma: float = field(0.0, help="R1 penalty gamma on real data (0 = off)")
+    # optimisation
+    steps: int = field(5000, help="generator updates in total (a resumed run continues up to this)")
+    batch_size: int | None = field(None, help="batch size (default: mlp 256, dcgan 64)")
+    g_lr: float | None = field(None, help="generator Adam learning rate (default: 2e-4; mlp 1e-4)")
+    d_lr: float | None = field(None, help="discriminator Adam learning rate (TTUR: may differ from --g-lr) (default: 2e-4; mlp 1e-4)")
+    beta1: float | None = field(None, help="Adam beta1 (default: 0.5; 0 with wgan-gp)")
+    beta2: float | None = field(None, help="Adam beta2 (default: 0.999; 0.9 with wgan-gp)")
+    n_critic: int | None = field(None, help="discriminator updates per generator update (default: 1; 5 with wgan-gp)")
+    ema_decay: float = field(0.999, help="decay of the generator weight average used for samples (0 = no averaging)")
+    # run
+    seed: int = field(0, help="random seed (runs are bit-exact on CPU for a given seed)")
+    device: str = field("auto", help="auto, cpu, cuda or cuda:N")
+    precision: str = field("fp32", help="fp32, bf16 (autocast; fast on CPUs with AMX and on recent GPUs) or fp16 (GPU only)",
+                           choices=("fp32", "bf16", "fp16"))
+    log_every: int = field(50, help="steps between loss log lines (and NaN checks)")
+    sample_every: int = field(500, help="steps between fixed-noise sample grids (0 = only at the end)")
+    ckpt_every: int = field(1000, help="steps between checkpoints (0 = only at the end)")
+    keep_checkpoints: int = field(3, help="how many recent checkpoints to keep (0 = all)")
+    n_samples: int = field(64, help="images in each sample grid (2-D data: 20x this many points)")
+    eval_every: int = field(0, help="steps between metric evaluations (0 = off)")
+    eval_metrics: str = field("", help="comma-separated metrics for --eval-every, e.g. fid,kid or modes")
+    eval_n: int = field(5000, help="generated samples per evaluation")
+
+
+GLOBAL_DEFAULTS: dict[str, Any] = {
+    "latent_dim": 100, "g_width": 64, "d_width": 64, "depth": 3, "batch_size": 64,
+    "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_critic": 1, "gp_weight": 0.0,
+}
+# Settings that make a loss work as published, applied before the model's own defaults.
+LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "wgan-gp": {"beta1": 0.0, "beta2": 0.9, "n_critic": 5, "gp_weight": 10.0},
+}
+
+
+def resolve_defaults(cfg: TrainConfig) -> TrainConfig:
+    """Fill unset fields: loss defaults, then the model family's, then global ones."""
+    filled = {}
+    layers = [LOSS_DEFAULTS.get(cfg.loss, {}), model_defaults(cfg.model), GLOBAL_DEFAULTS]
+    for f in dataclasses.fields(cfg):
+        if getattr(cfg, f.name) is None:
+            for layer in layers:
+                if f.name in layer:
+                    filled[f.name] = layer[f.name]
+                    break
+    cfg = dataclasses.replace(cfg, **filled)
+    for name in ("steps", "batch_size", "n_critic", "latent_dim", "log_every", "n_samples"):
+        if getattr(cfg, name) is not None and getattr(cfg, name) < 1:
+            raise GanstyleError(f"--{name.replace('_', '-')}: must be at least 1, got {getattr(cfg, name)}")
+    if not 0.0 <= cfg.ema_decay < 1.0:
+        raise GanstyleError(f"--ema-decay: {cfg.ema_decay} must be in [0, 1)")
+    return cfg
+
+
+def load_run_config(run_dir: str | Path) -> TrainConfig:
+    path = Path(run_dir) / "config.toml"
+    if not path.is_file():
+        raise GanstyleError(f"{run_dir}: not a training run (no config.toml); check the path given to --resume")
+    return from_dict(TrainConfig, read_config_file(path), source=str(path))
+
+
+def load_training_data(cfg: TrainConfig):
+    from ganstyle.data import load_dataset
+
+    return load_dataset(cfg.data, image_size=cfg.image_size, channels=cfg.channels, cache_dir=cfg.cache_dir,
+                        n=cfg.data_n, seed=cfg.seed)
+
+
+class BatchSampler:
+    """Shuffled epochs over an in-memory dataset, drawn by index on the data's device.
+
+    Its whole state (generator, permutation, position) goes into checkpoints, so a resumed
+    run sees exactly the batches an uninterrupted one would have seen.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, device: torch.device):
+        if batch_size > n:
+            raise GanstyleError(f"--batch-size {batch_size} is larger than the dataset ({n} samples)")
+        self.n, self.batch_size, self.device = n, batch_size, device
+        self.generator = torch.Generator().manual_seed(seed)
+        self._new_epoch()
+
+    def _new_epoch(self) -> None:
+        self.perm = torch.randperm(self.n, generator=self.generator).to(self.device)
+        self.pos = 0
+
+    def next(self) -> torch.Tensor:
+        if self.pos + self.batch_size > self.n:
+            self._new_epoch()
+        idx = self.perm[self.pos:self.pos + self.batch_size]
+        self.pos += self.batch_size
+        return idx
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.generator.get_state(), "perm": self.perm.cpu(), "pos": self.pos}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["generator"])
+        self.perm, self.pos = state["perm"].to(self.device), int(state["pos"])
+
+
+class _StopRequest:
+    """First Ctrl-C asks the loop to stop after the current step (and checkpoint); a second one interrupts."""
+
+    def __init__(self):
+        self.requested, self._old = False, None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+class GANTrainer:
+    def __init__(self, cfg: TrainConfig, run_dir: str | Path, dataset=None):
+        self.cfg = cfg = resolve_defaults(cfg)
+        self.run_dir = Path(run_dir)
+        self.device = resolve_device(cfg.device)
+        check_precision(cfg.precision, self.device)
+        self.loss = get_loss(cfg.loss, cfg.label_smoothing)
+        self.dataset = dataset if dataset is not None else load_training_data(cfg)
+        ds = self.dataset
+        if cfg.conditional and not ds.num_classes:
+            raise GanstyleError(f"--conditional: dataset {cfg.data!r} has no labels")
+        self.num_classes = ds.num_classes if cfg.conditional else None
+        self.data_shape = tuple(ds.shape)
+        self.is_points = ds.kind == "points"
+
+        torch.manual_seed(cfg.seed)  # model init
+        G, D = build_models(cfg, self.data_shape, self.num_classes)
+        self.G, self.D = G.to(self.device), D.to(self.device)
+        self.G_ema = EMA(self.G, cfg.ema_decay)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.g_lr, betas=(cfg.beta1, cfg.beta2))
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.d_lr, betas=(cfg.beta1, cfg.beta2))
+        fp16 = cfg.precision == "fp16"
+        self.scaler_G = torch.amp.GradScaler(self.device.type, enabled=fp16)
+        self.scaler_D = torch.amp.GradScaler(self.device.type, enabled=fp16)
+
+        self.x = ds.x.to(self.device)
+        self.y = ds.y.to(self.device) if (ds.y is not None and self.num_classes) else None
+        self.sampler = BatchSampler(len(ds), cfg.batch_size, cfg.seed, self.device)
+        self.noise = torch.Generator(self.device).manual_seed(cfg.seed + 1)
+        fixed = torch.Generator().manual_seed(cfg.seed + 2)
+        n_fixed = cfg.n_samples * (20 if self.is_points else 1)
+        self.fixed_z = torch.randn(n_fixed, G.latent_dim, generator=fixed).to(self.device)
+        self.fixed_y = (torch.arange(n_fixed) % self.num_classes).to(self.device) if self.num_classes else None
+        self.step = 0
+        self._reset_window()
+
+    # ------------------------------------------------------------ one step
+
+    def latents(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(n, self.G.latent_dim, device=self.device, generator=self.noise)
+        y = (torch.randint(self.num_classes, (n,), device=self.device, generator=self.noise)
+             if self.num_classes else None)
+        return z, y
+
+    def real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        idx = self.sampler.next()
+        return self.x[idx], (self.y[idx] if self.y is not None else None)
+
+    def d_regularizer(self, real, fake, y_real) -> torch.Tensor | None:
+        """Extra discriminator terms, computed in fp32 (double backward under autocast is fragile)."""
+        cfg, terms = self.cfg, []
+        if cfg.gp_weight:
+            terms.append(cfg.gp_weight * gradient_penalty(self.D, real, fake.float(), y_real, generator=self.noise))
+        if cfg.r1_gamma:
+            terms.append(0.5 * cfg.r1_gamma * r1_penalty(self.D, real, y_real))
+        return sum(terms) if terms else None
+
+    def d_step(self) -> None:
+        real, y_real = self.real_batch()
+        z, y_fake = self.latents(real.shape[0])
+        with autocast(self.device, self.cfg.precision):
+            with torch.no_grad():
+                fake = self.G(z, y_fake)
+            real_logits, fake_logits = self.D(real, y_real).float(), self.D(fake, y_fake).float()
+            loss = self.loss.d_loss(real_logits, fake_logits)
+        reg = self.d_regularizer(real, fake, y_real)
+        total = loss if reg is None else loss + reg
+        self.opt_D.zero_grad(set_to_none=True)
+        self.scaler_D.scale(total).backward()
+        self.scaler_D.step(self.opt_D)
+        self.scaler_D.update()
+        w = self.window
+        w["d_loss"] += loss.detach()
+        w["d_real"] += real_logits.detach().mean()
+        w["d_fake"] += fake_logits.detach().mean()
+        if reg is not None:
+            w["d_reg"] += reg.detach()
+        w["d_steps"] += 1
+
+    def g_step(self) -> None:
+        z, y = self.latents(self.cfg.batch_size)
+        self.D.requires_grad_(False)  # no weight gradients for D in the G update
+        with autocast(self.device, self.cfg.precision):
+            loss = self.loss.g_loss(self.D(self.G(z, y), y).float())
+        self.opt_G.zero_grad(set_to_none=True)
+        self.scaler_G.scale(loss).backward()
+        self.scaler_G.step(self.opt_G)
+        self.scaler_G.update()
+        self.D.requires_grad_(True)
+        self.window["g_loss"] += loss.detach()
+        self.window["g_steps"] += 1
+
+    # ------------------------------------------------------------ the loop
+
+    def train(self, progress: bool = True) -> Path:
+        from tqdm.auto import tqdm
+
+        cfg = self.cfg
+        pbar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, unit="step", dynamic_ncols=True,
+                    desc=f"{cfg.model} on {cfg.data}")
+        with _StopRequest() as stop:
+            while self.step < cfg.steps:
+                for _ in range(cfg.n_critic):
+                    self.d_step()
+                self.g_step()
+                self.step += 1
+                self.G_ema.update(self.G, self.step)
+                pbar.update(1)
+                final = self.step == cfg.steps or stop.requested
+                if self.step % cfg.log_every == 0 or final:
+                    pbar.set_postfix(self.log(), refresh=False)
+                if _due(self.step, cfg.sample_every) or final:
+                    self.save_samples()
+                if cfg.eval_every and (self.step % cfg.eval_every == 0 or final):
+                    self.evaluate()
+                if _due(self.step, cfg.ckpt_every) or final:
+                    self.save()
+                if stop.requested:
+                    pbar.close()
+                    raise KeyboardInterrupt(f"stopped at step {self.step}; checkpoint saved in {self.run_dir / 'checkpoints'}")
+        pbar.close()
+        return self.run_dir
+
+    # ------------------------------------------------------------ logging
+
+    def _reset_window(self) -> None:
+        zero = lambda: torch.zeros((), device=self.device)  # noqa: E731
+        self.window = {"d_loss": zero(), "d_real": zero(), "d_fake": zero(), "d_reg": zero(), "g_loss": zero(),
+                       "d_steps": 0, "g_steps": 0}
+        self._window_start = time.perf_counter()
+
+    def _check_finite(self) -> dict[str, float]:
+        """Turn the window's sums into means (the only host sync) and stop on NaN/Inf."""
+        w = self.window
+        d_n, g_n = max(w["d_steps"], 1), max(w["g_steps"], 1)
+        vals = {k: w[k].item() / d_n for k in ("d_loss", "d_real", "d_fake", "d_reg")}
+        vals["g_loss"] = w["g_loss"].item() / g_n
+        bad = [k for k in ("d_loss", "g_loss", "d_reg") if not math.isfinite(vals[k])]
+        if bad:
+            last = latest_checkpoint(self.run_dir / "checkpoints")
+            where = f"the last good checkpoint is {last}" if last else "no checkpoint had been saved yet"
+            raise GanstyleError(
+                f"training diverged: {bad[0]} became {vals[bad[0]]} by step {self.step}; {where} "
+                f"(try lower --g-lr/--d-lr, --precision fp32, or another --loss)")
+        return vals
+
+    def log(self) -> dict[str, float]:
+        vals = self._check_finite()
+        seconds = time.perf_counter() - self._window_start
+        row = {"step": self.step, "d_loss": vals["d_loss"], "g_loss": vals["g_loss"],
+               "d_real": vals["d_real"], "d_fake": vals["d_fake"]}
+        if self.cfg.gp_weight or self.cfg.r1_gamma:
+            row["d_reg"] = vals["d_reg"]
+        row["img_per_s"] = self.window["g_steps"] * self.cfg.batch_size / max(seconds, 1e-9)
+        append_csv(self.run_dir / "metrics.csv", [row])
+        append_jsonl(self.run_dir / "metrics.jsonl", row)
+        self._reset_window()
+        return {"d": round(row["d_loss"], 4), "g": round(row["g_loss"], 4), "img/s": round(row["img_per_s"])}
+
+    def generate(self, n: int, seed: int | None = None) -> torch.Tensor:
+        from ganstyle.gan.sampling import generate_from
+
+        return generate_from(self.G_ema.model, n, seed=self.cfg.seed if seed is None else seed, device=self.device)
+
+    @torch.no_grad()
+    def save_samples(self) -> Path:
+        from ganstyle.gan.sampling import save_points_plot
+        from ganstyle.io.images import save_grid
+
+        path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        G = self.G_ema.model
+        out = torch.cat([G(z, y).float().cpu() for z, y in _chunks(self.fixed_z, self.fixed_y, 256)])
+        if self.is_points:
+            save_points_plot(out, path, real=self.dataset.x[:out.shape[0]], title=f"step {self.step}")
+        else:
+            save_grid(out, path, nrow=int(math.ceil(math.sqrt(out.shape[0]))), upscale=max(1, 64 // out.shape[-1]))
+        plot_columns(self.run_dir / "metrics.csv", self.run_dir / "losses.png", ["d_loss", "g_loss"],
+                     title=f"{self.cfg.model} / {self.cfg.loss} on {self.cfg.data}")
+        return path
+
+    def evaluate(self) -> dict[str, float]:
+        from ganstyle.metrics.evaluate import evaluate_generator
+
+        metrics = [m.strip() for m in self.cfg.eval_metrics.split(",") if m.strip()]
+        if not metrics:
+            raise GanstyleError("--eval-every needs --eval-metrics, e.g. fid,kid (images) or modes (2-D data)")
+        result = evaluate_generator(self.generate, self.dataset, metrics, self.cfg.eval_n, self.cfg.seed, self.device)
+        row = {"step": self.step, **{k: float(v) for k, v in result.items()}}
+        append_csv(self.run_dir / "metrics.csv", [row])
+        append_jsonl(self.run_dir / "metrics.jsonl", {"eval": row})
+        plot_columns(self.run_dir / "metrics.csv", self.run_dir / "metrics.png", list(result),
+                     title=f"{self.cfg.model} on {self.cfg.data}")
+        return result
+
+    # ------------------------------------------------------------ checkpoints
+
+    def save(self) -> Path:
+        self._check_finite()  # never write a checkpoint from diverged weights
+        tensors = {}
+        for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema.model)):
+            tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
+        state = {
+            "step": self.step,
+            "config": to_dict(self.cfg),
+            "model": {"name": self.cfg.model, "data_shape": list(self.data_shape), "num_classes": self.num_classes,
+                      "latent_dim": self.G.latent_dim},
+            "optim_G": self.opt_G.state_dict(), "optim_D": self.opt_D.state_dict(),
+            "scaler_G": self.scaler_G.state_dict(), "scaler_D": self.scaler_D.state_dict(),
+            "sampler": self.sampler.state_dict(),
+            "rng": capture_rng_state({"noise": self.noise}),
+        }
+        folder = self.run_dir / "checkpoints"
+        stem = checkpoint_stem(folder, self.step)
+        save_checkpoint(stem, tensors, state)
+        prune_checkpoints(folder, self.cfg.keep_checkpoints, protect=(stem,))
+        return stem
+
+    def load(self, stem: Path) -> None:
+        tensors, state = load_checkpoint(stem)
+        try:
+            self.G.load_state_dict(sub_state_dict(tensors, "G"))
+            self.D.load_state_dict(sub_state_dict(tensors, "D"))
+            self.G_ema.load_state_dict(sub_state_dict(tensors, "G_ema"))
+            self.opt_G.load_state_dict(state["optim_G"])
+            self.opt_D.load_state_dict(state["optim_D"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise GanstyleError(f"{stem}: checkpoint does not match the model settings of this run ({str(exc).splitlines()[0]})") from None
+        if state.get("scaler_G"):
+            self.scaler_G.load_state_dict(state["scaler_G"])
+            self.scaler_D.load_state_dict(state["scaler_D"])
+        self.sampler.load_state_dict(state["sampler"])
+        restore_rng_state(state["rng"], {"noise": self.noise})
+        self.step = int(state["step"])
+        self._reset_window()
+
+
+def _due(step: int, every: int) -> bool:
+    return every > 0 and step % every == 0
+
+
+def _chunks(z: torch.Tensor, y: torch.Tensor | None, size: int):
+    for i in range(0, z.shape[0], size):
+        yield z[i:i + size], (y[i:i + size] if y is not None else None)
+
+
+def train_gan(config: TrainConfig | None = None, *, out: str | Path | None = None, resume: str | Path | None = None,
+              progress: bool = True, dataset=None, **overrides) -> Path:
+    """Train a GAN and return its run directory.
+
+    ``out``: a new run directory. ``resume``: an existing run to continue from its newest
+    checkpoint (``config`` defaults to the run's own; ``overrides`` such as ``steps=`` apply
+    on top). ``dataset`` lets Python callers pass an in-memory :class:`~ganstyle.data.Dataset`.
+    """
+    if resume is not None:
+        run_dir = Path(resume)
+        if not run_dir.is_dir():
+            raise GanstyleError(f"--resume {resume}: no such run directory")
+        cfg = config or load_run_config(run_dir)
+    else:
+        if out is None:
+            raise GanstyleError("--out: give a run directory for the new run (or --resume RUN_DIR)")
+        run_dir = Path(out)
+        if latest_checkpoint(run_dir / "checkpoints") is not None:
+            raise GanstyleError(f"--out {run_dir}: already holds a run; continue it with --resume {run_dir} or choose a new --out")
+        cfg = config or TrainConfig()
+    if overrides:
+        cfg = dataclasses.replace(cfg, **overrides)
+    trainer = GANTrainer(cfg, run_dir, dataset=dataset)
+    if resume is not None:
+        stem = latest_checkpoint(run_dir / "checkpoints")
+        if stem is None:
+            raise GanstyleError(f"--resume {run_dir}: no checkpoint found in {run_dir / 'checkpoints'}")
+        trainer.load(stem)
+        truncate_csv(run_dir / "metrics.csv", trainer.step)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_config(run_dir / "config.toml", trainer.cfg,
+                 header="ganstyle train config (resolved); reuse with: ganstyle train --config config.toml --out NEW_RUN")
+    if trainer.step >= trainer.cfg.steps:
+        return run_dir
+    return trainer.train(progress=progress)
