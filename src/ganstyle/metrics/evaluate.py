@@ -28,9 +28,11 @@ DEFAULT_POINT_METRICS = ("modes",)
 
 
 def parse_metrics(metrics: str | Iterable[str] | None, kind: str) -> list[str]:
-    if metrics is None or metrics == "auto" or metrics == ["auto"]:
+    if isinstance(metrics, str):
+        metrics = [m for m in metrics.split(",") if m.strip()]
+    if not metrics or list(metrics) == ["auto"]:
         return list(DEFAULT_IMAGE_METRICS if kind == "images" else DEFAULT_POINT_METRICS)
-    names = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip()]
+    names = [m.strip().lower() for m in metrics if m.strip()]
     bad = [m for m in names if m not in METRIC_NAMES]
     if bad:
         raise GanstyleError(f"--metrics: unknown metric(s) {', '.join(bad)}; choose from {', '.join(METRIC_NAMES)}")
@@ -190,13 +192,15 @@ def _run_dataset(loaded):
     from ganstyle.data import load_dataset
 
     cfg = loaded.config
-    spec = getattr(cfg, "data", None) or getattr(cfg, "dataset", None)
+    spec = getattr(cfg, "data", None)
     if not spec:
         raise GanstyleError("the run's config names no dataset ('data'); cannot rebuild its training data")
     shape = tuple(loaded.data_shape)
-    if len(shape) == 3:
-        return load_dataset(spec, image_size=shape[-1], channels=shape[0])
-    return load_dataset(spec)
+    images = len(shape) == 3
+    # the same call the trainer made, so the real side is exactly the training data
+    return load_dataset(spec, image_size=shape[-1] if images else None, channels=shape[0] if images else None,
+                        cache_dir=getattr(cfg, "cache_dir", None), n=getattr(cfg, "data_n", None),
+                        seed=getattr(cfg, "seed", 0))
 
 
 def format_table(result: dict) -> str:
