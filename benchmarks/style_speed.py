@@ -167,11 +167,18 @@ def child(args) -> dict:
         cfg = GatysConfig(size=size, iterations=args.iterations + 1, backbone="random", device="cpu",
                           precision=precision, progress=False)
         run_gatys(content[0], [style[0]], cfg, backbone=net, callback=tick)
+        from ganstyle.style.gatys import estimate_peak_bytes
+
+        layers = list(cfg.style_layers) + [cfg.content_layer]
+        estimate = estimate_peak_bytes(net, (size, size), layers, precision) / 2**20
+    if args.what == "reference":
+        estimate = None
     steady = sorted(times[1:])  # the first step pays for one-off setup (target features, allocator)
     return {
         "what": args.what, "size": size, "seconds_per_iteration": steady[len(steady) // 2],
         "wall_seconds": time.perf_counter() - start,
         "peak_mib": (_status_kb("VmHWM") - base) / 1024,
+        "estimated_peak_mib": estimate,  # what the --size guard assumes
     }
 
 
@@ -216,7 +223,7 @@ def main(argv=None):
                 rows.append(r)
                 print(f"{size:5d} px  ganstyle {backbone:7s} {precision}: {r['seconds_per_iteration']:.3f} s/it "
                       f"({r['speedup_vs_reference']:.2f}x the reference's speed), peak {r['peak_mib']:.0f} MiB "
-                      f"({r['memory_vs_reference']:.2f}x)", flush=True)
+                      f"({r['memory_vs_reference']:.2f}x; the --size guard estimates {r['estimated_peak_mib']:.0f})", flush=True)
     result = {"benchmark": "gatys_speed", "threads": args.threads, "torch": torch.__version__,
               "machine": platform.processor() or platform.machine(), "rows": rows}
     nets_script = ROOT / "benchmarks" / "style_nets_speed.py"

@@ -103,7 +103,7 @@ def run_style_demo(out: str | Path = "runs/demo/style", seed: int = 0, quick: bo
     size = 192 if quick else 320
     content = demo_content(size)
     style = swirl_painting(256, seed=seed)
-    cfg = GatysConfig(size=size, scales=2, scale_iterations=[40, 15] if quick else [150, 60],
+    cfg = GatysConfig(size=size, scales=2, scale_iterations=[40, 20] if quick else [150, 60],
                       backbone="random", seed=seed, device="cpu", progress=True)
     start = time.perf_counter()
     result = run_gatys(content, [style], cfg, backbone=random_backbone(seed, pooling=cfg.pooling))
