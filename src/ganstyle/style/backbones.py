@@ -155,8 +155,9 @@ class FeatureBackbone(nn.Module):
         for n in names:
             if n.startswith("pool"):
                 h, w = max(1, h // 2), max(1, w // 2)
-            c = getattr(self.stack[n], "out_channels", c)
-            total += c * h * w
+            m = self.stack[n]
+            c = getattr(m, "out_channels", c)
+            total += c * h * w * getattr(m, "activation_copies", 1)
         return total * batch * bytes_per_value
 
 
@@ -352,6 +353,7 @@ class MultiSizeConv(nn.Module):
                 conv.bias.zero_()
             self.convs.append(conv)
         self.out_channels = sum(g[0] for g in self.groups)
+        self.activation_copies = 2  # the groups' outputs, then their concatenation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([conv(x) for conv in self.convs], dim=1)

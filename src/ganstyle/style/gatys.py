@@ -120,12 +120,17 @@ def available_memory(device: torch.device) -> int:
 def estimate_peak_bytes(backbone: FeatureBackbone, hw: tuple[int, int], layers: Sequence[str],
                         precision: str = "fp32") -> int:
     """Peak memory of one optimisation step at ``hw``: every activation is kept for the backward
-    pass, the backward pass holds about as much again in gradients, plus the image and optimiser state."""
-    bytes_per = 2 if precision in ("bf16", "fp16") else 4
-    acts = backbone.activation_bytes(hw[0], hw[1], layers, bytes_per_value=bytes_per)
-    # fp32 copies of activations made for the Gram matrices under autocast, gradients, workspace
+    pass, the backward pass holds a fraction more in gradients, plus the image, the
+    optimiser's state and the backbone's weights. Checked against measured peaks in
+    benchmarks/style_speed.py."""
+    # Autocast on CPU keeps fp32 copies next to the bf16 activations, so no saving is assumed.
+    del precision
+    acts = backbone.activation_bytes(hw[0], hw[1], layers, bytes_per_value=4)
+    weights = sum(p.numel() * p.element_size() for p in backbone.parameters())
     image = 3 * hw[0] * hw[1] * 4
-    return int(acts * 2.5) + image * 30
+    # Measured peaks (growth of the resident set, fp32 and bf16) stay below this at 256-512 px.
+    framework = 256 * 2**20  # allocator slack, autograd bookkeeping, style targets
+    return int(acts * 1.5) + image * 30 + weights + framework
 
 
 def check_memory(backbone: FeatureBackbone, hw: tuple[int, int], layers: Sequence[str], device: torch.device,
@@ -137,7 +142,7 @@ def check_memory(backbone: FeatureBackbone, hw: tuple[int, int], layers: Sequenc
         raise GanstyleError(
             f"{flag}: a {hw[1]}x{hw[0]} output needs about {need / gib:.1f} GiB for the {backbone.name} "
             f"backbone but only {have / gib:.1f} GiB is available on {device.type}; use a smaller {flag}"
-            f" (with --scales to reach it coarse-to-fine), --precision bf16, or a device with more memory"
+            f" (with --scales to reach it coarse-to-fine) or a device with more memory"
         )
 
 
