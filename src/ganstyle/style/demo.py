@@ -93,17 +93,24 @@ def _panel(images: list[torch.Tensor], height: int) -> torch.Tensor:
     return torch.cat(parts, dim=-1)
 
 
-def run_style_demo(out: str | Path = "runs/demo/style", seed: int = 0, quick: bool = False) -> dict[str, Path]:
-    """Write content.png, style.png, stylized.png and panel.png (content | style | result) to ``out``."""
+def run_style_demo(out: str | Path = "runs/demo/style", seed: int = 0, quick: bool = False, *,
+                   size: int | None = None, iterations: int | None = None) -> dict[str, Path]:
+    """Write content.png, style.png, stylized.png and panel.png (content | style | result) to ``out``.
+
+    About 1 CPU-minute (320 px, two scales); ``quick``: 160 px, one scale, a few seconds.
+    ``size``/``iterations`` override the quick settings (for smoke tests).
+    """
     from ganstyle.style.backbones import random_backbone
     from ganstyle.style.gatys import GatysConfig, run_gatys
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    size = 192 if quick else 320
+    size = size or (160 if quick else 320)
     content = demo_content(size)
     style = swirl_painting(256, seed=seed)
-    cfg = GatysConfig(size=size, scales=2, scale_iterations=[40, 20] if quick else [150, 60],
+    # Quick: one small scale (a coarser level would leave the content features too few pixels).
+    cfg = GatysConfig(size=size, scales=1 if quick else 2, iterations=iterations or 80,
+                      scale_iterations=[] if quick else [150, 60],
                       backbone="random", seed=seed, device="cpu", progress=True)
     start = time.perf_counter()
     result = run_gatys(content, [style], cfg, backbone=random_backbone(seed, pooling=cfg.pooling))
@@ -114,8 +121,6 @@ def run_style_demo(out: str | Path = "runs/demo/style", seed: int = 0, quick: bo
     }
     paths["style_panel"] = save_image(_panel([content, style, result.image], result.image.shape[-2]), out / "panel.png")
     h = result.history
-    first = next(r for r in h if r["scale"] == h[-1]["scale"])
     print(f"style demo: {result.sizes[-1][1]}x{result.sizes[-1][0]} in {time.perf_counter() - start:.0f} s, "
           f"style loss {h[0]['style']:.3g} -> {h[-1]['style']:.3g} -> {paths['style_panel']}")
-    del first
     return paths
