@@ -138,6 +138,8 @@ def test_flag_errors(image_files, capsys, tmp_path):
     out = tmp_path / "o.png"
     code, _, err = run(capsys, content, style, "--out", out, "--style-blend", "1,2", *FAST)
     assert code == 2 and "--style-blend" in err
+    code, _, err = run(capsys, content, style, "--out", out, "--size", "10", "--iterations", "1", "--quiet")
+    assert code == 2 and "--size" in err and "at least 16" in err
     code, _, err = run(capsys, content, "--out", out, "--method", "adain")
     assert code == 2 and "--model" in err
     code, _, err = run(capsys, content, "--out", out, *FAST)

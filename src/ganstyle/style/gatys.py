@@ -159,6 +159,15 @@ def _resize(image: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     return x if batch else x[0]
 
 
+MIN_SIDE = 16  # relu5_1 sits four poolings deep
+
+
+def _check_min_side(hw: tuple[int, int], flag: str, what: str) -> None:
+    if min(hw) < MIN_SIDE:
+        raise GanstyleError(f"{flag}: the {what} would be {hw[1]}x{hw[0]} pixels; its shorter side must be "
+                            f"at least {MIN_SIDE} (use a larger {flag} or a less elongated image)")
+
+
 def _normalised_weights(values: Sequence[float], n: int, what: str) -> list[float]:
     if not values:
         return [1.0 / n] * n
@@ -269,6 +278,7 @@ def run_gatys(content: torch.Tensor, styles: Sequence[torch.Tensor], config: Gat
     net.check_layers(layers)
 
     full = output_size(tuple(content.shape[-2:]), cfg.size)
+    _check_min_side(full, "--size", "output")
     sizes = scale_sizes(full, cfg.scales)
     check_memory(net, full, layers, device, cfg.precision)
     if cfg.scale_iterations and len(cfg.scale_iterations) != len(sizes):
@@ -301,6 +311,7 @@ def run_gatys(content: torch.Tensor, styles: Sequence[torch.Tensor], config: Gat
             s_imgs = []
             for s in styles:
                 s_hw = output_size(tuple(s.shape[-2:]), long_side)
+                _check_min_side(s_hw, "--style-scale", "style image")
                 s_imgs.append(_resize(s, s_hw).to(device))
             objective = _Objective(net, cfg, c_img, s_imgs, device)
             if image is None:
