@@ -144,6 +144,8 @@ def test_flag_errors(image_files, capsys, tmp_path):
     assert code == 2 and "--model" in err
     code, _, err = run(capsys, content, "--out", out, *FAST)
     assert code == 2 and "style image" in err
+    code, _, err = run(capsys, content, style, "--out", content / "x.png", *FAST)
+    assert code == 2 and "cannot write" in err
     with pytest.raises(GanstyleError, match="unknown option"):
         api.stylize(torch.rand(3, 16, 16), [torch.rand(3, 16, 16)], iterations=1, colour="red")
 

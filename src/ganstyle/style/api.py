@@ -105,7 +105,10 @@ def stylize(content: ImageLike, styles: ImageLike | Sequence[ImageLike] = (), me
         return result
     if content_alpha is not None and out_path.suffix.lower() in (".jpg", ".jpeg"):
         raise GanstyleError(f"--out {out_path}: JPEG cannot store the kept alpha channel; use .png")
-    return save_image(result, out_path)
+    try:
+        return save_image(result, out_path)
+    except OSError as exc:
+        raise GanstyleError(f"--out {out_path}: cannot write the image ({exc.strerror or exc})") from None
 
 
 def _load_content(content: ImageLike, alpha_mode: str, long_side: int | None) -> tuple[torch.Tensor, torch.Tensor | None]:
