@@ -27,6 +27,20 @@ from ganstyle.errors import GanstyleError
 EPS = 1e-5
 
 
+def upsample2(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """Nearest 2x upsampling, then edge-replicate or crop to (h, w).
+
+    Pooling floors odd sizes, so 2x can fall a pixel short of the encoder's input size; a
+    resize straight to (h, w) would instead shift the sampling of every pixel and make the
+    result depend on the image size (and tiles disagree with the whole image).
+    """
+    x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+    ph, pw = h - x.shape[-2], w - x.shape[-1]
+    if ph > 0 or pw > 0:
+        x = F.pad(x, [0, max(pw, 0), 0, max(ph, 0)], mode="replicate")
+    return x[..., :h, :w]
+
+
 class Decoder(nn.Module):
     """Mirror of VGG-19 up to relu4_1: reflection-padded 3x3 convs, nearest upsampling.
 
@@ -54,9 +68,9 @@ class Decoder(nn.Module):
     def forward(self, features: torch.Tensor, size: list[int]) -> torch.Tensor:
         h, w = size[0], size[1]
         x = self.stage4(features)
-        x = self.stage3(F.interpolate(x, size=[h // 4, w // 4], mode="nearest"))
-        x = self.stage2(F.interpolate(x, size=[h // 2, w // 2], mode="nearest"))
-        return self.stage1(F.interpolate(x, size=[h, w], mode="nearest"))
+        x = self.stage3(upsample2(x, h // 4, w // 4))
+        x = self.stage2(upsample2(x, h // 2, w // 2))
+        return self.stage1(upsample2(x, h, w))
 
     def bytes_per_pixel(self, bytes_per_value: int = 4) -> float:
         """Peak decoder activations per output pixel: ~3 live full-resolution maps of ``width`` channels."""
@@ -165,6 +179,33 @@ def match_color(style: torch.Tensor, content: torch.Tensor, eps: float = 1e-5) -
 
 # ---------------------------------------------------------------------------- inference
 
+ENCODER_STRIDE = 8  # three 2x2 poolings before relu4_1
+_RADIUS_CACHE: dict[tuple, int] = {}
+
+
+def _receptive_radius(model, device: torch.device) -> int:
+    """Receptive radius of encoder + decoder, measured once per model (AdaIN itself is per-pixel
+    once its statistics are fixed, so it does not widen it)."""
+    from ganstyle.style.tiling import measure_receptive_radius
+    from ganstyle.style.train import ADAIN_CONTENT_LAYERS
+
+    key = (str(model.path), model.step, str(device))
+    if key not in _RADIUS_CACHE:
+        layer = ADAIN_CONTENT_LAYERS[0]
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            return model.net(model.encoder(x, [layer])[layer], list(x.shape[-2:]))
+
+        size = 160
+        with torch.enable_grad():
+            radius = measure_receptive_radius(forward, size=size, device=device)
+            while radius >= size // 2 - 8 and size < 1024:
+                size *= 2
+                radius = measure_receptive_radius(forward, size=size, device=device)
+        _RADIUS_CACHE[key] = radius + ENCODER_STRIDE  # margin for the pooling phase of other tiles
+    return _RADIUS_CACHE[key]
+
+
 
 def _as_batch(img: torch.Tensor, what: str) -> torch.Tensor:
     from ganstyle.style.fast import check_image
@@ -198,17 +239,19 @@ def _prepare_masks(mask, n_styles: int, size: Sequence[int]) -> torch.Tensor | N
 def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence[torch.Tensor], model_dir: str | Path,
                   alpha: float = 1.0, weights: Sequence[float] | None = None, preserve_color: bool = False,
                   mask=None, *, device: str | torch.device = "auto", precision: str = "fp32",
-                  tile: int | None = None, overlap: int = 64, style_size: int | None = 512) -> torch.Tensor:
+                  tile: int | None = None, style_size: int | None = 512) -> torch.Tensor:
     """Stylise a (3, H, W) image in [0, 1] with one or more style images; returns (3, H, W) in [0, 1].
 
     ``style_imgs``: one (3, h, w) tensor or a list. ``weights``: style mix (one per style).
     ``mask``: one (H, W) mask in [0, 1] per style (resized to the content) routing styles to
     regions. ``style_size``: style images are downscaled to this long side (None: as given).
-    ``tile``: None = automatic from free memory, 0 = never, N = N x N tiles.
+    ``tile``: None = automatic from free memory, 0 = never, N = N x N tiles. Tiles overlap by
+    twice the encoder-decoder's receptive radius and are normalised with the whole image's
+    feature statistics (from a downscaled copy if even that does not fit).
     """
     from ganstyle.style.fast import stats_image
     from ganstyle.style.losses import mean_std
-    from ganstyle.style.tiling import choose_tile, max_tile_pixels, tiled_apply
+    from ganstyle.style.tiling import choose_tile, max_tile_pixels, overlap_for, tiled_apply
     from ganstyle.style.train import ADAIN_CONTENT_LAYERS, load_style_model
     from ganstyle.torch_utils import autocast, check_precision, resolve_device
 
@@ -252,7 +295,8 @@ def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence
     # The encoder's first stage (relu1_x at full resolution) and the decoder's last one dominate.
     first_stage = getattr(encoder, "channels", {}).get("relu1_1", 64)
     bpp = max(decoder.bytes_per_pixel(value_bytes), value_bytes * (3.0 * first_stage + 12))
-    tile_size = choose_tile(h, w, bpp, dev, tile=tile, overlap=overlap)
+    overlap = overlap_for(_receptive_radius(model, dev))
+    tile_size = choose_tile(h, w, bpp, dev, tile=tile, overlap=overlap, align=ENCODER_STRIDE)
     frozen = None
     if tile_size is not None:
         small = stats_image(x, max_tile_pixels(bpp, dev))
@@ -273,7 +317,8 @@ def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence
 
     if tile_size is None:
         return run(x)[0].cpu()
-    return tiled_apply(run, x, tile=tile_size, overlap=overlap)[0].clamp(0, 1)
+    margin = _receptive_radius(model, dev)
+    return tiled_apply(run, x, tile=tile_size, margin=margin, align=ENCODER_STRIDE)[0].clamp(0, 1)
 
 
 # ---------------------------------------------------------------------------- training

@@ -10,6 +10,7 @@ the exported model reproduces PyTorch's output.
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from pathlib import Path
 
 import torch
@@ -59,12 +60,16 @@ def export_style(model_dir: str | Path, out: str | Path, format: str = "torchscr
     with torch.no_grad():
         expected = module(sample)
     if format == "torchscript":
-        scripted = torch.jit.script(module)
-        with atomic_path(out) as tmp:
-            scripted.save(str(tmp))
-        if check:
-            got = torch.jit.load(str(out))(sample)
-            _compare(got, expected, out)
+        # TorchScript is deprecated in favour of torch.export, but it is still what C++
+        # (libtorch) and mobile runtimes load; the warning is not the user's concern.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            scripted = torch.jit.script(module)
+            with atomic_path(out) as tmp:
+                scripted.save(str(tmp))
+            if check:
+                got = torch.jit.load(str(out))(sample)
+                _compare(got, expected, out)
         return out
 
     missing = missing_onnx_requirements()

@@ -177,8 +177,8 @@ def choose_tile(height: int, width: int, bytes_per_pixel: float, device: torch.d
     if height * width <= limit:
         return None
     side = int(math.isqrt(limit)) // align * align
-    if side < 2 * overlap:
+    if side < overlap + 4 * align:  # smaller tiles would recompute mostly overlap
         raise GanstyleError(
-            f"image of {width}x{height} px does not fit in memory even in tiles of {2 * overlap} px; "
+            f"image of {width}x{height} px does not fit in memory even in tiles of {overlap + 4 * align} px; "
             "free memory or downscale the image")
     return side

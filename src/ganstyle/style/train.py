@@ -39,17 +39,20 @@ METHODS = ("fast", "adain")
 # Johnson et al.: content at relu2_2, style Grams at relu1_2, relu2_2, relu3_3, relu4_3.
 FAST_CONTENT_LAYERS = ["relu2_2"]
 FAST_STYLE_LAYERS = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
+# The same depths on a backbone that only has each block's first layer (the random one).
+FAST_CONTENT_LAYERS_FIRST = ["relu2_1"]
+FAST_STYLE_LAYERS_FIRST = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
 # Huang & Belongie: the encoder ends at relu4_1; style statistics at relu1_1 ... relu4_1.
 ADAIN_CONTENT_LAYERS = ["relu4_1"]
 ADAIN_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
 
 # Per-method defaults for the fields left at None; written resolved into config.toml.
 METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
-    "fast": {"width": 32, "lr": 1e-3, "style_weight": 1e5, "content_weight": 1.0, "tv_weight": 1e-4,
-             "content_layers": FAST_CONTENT_LAYERS, "style_layers": FAST_STYLE_LAYERS, "load_size": 0,
+    "fast": {"width": 32, "lr": 1e-3, "style_weight": 1e5, "content_weight": 1.0, "tv_weight": 1.0,
+             "load_size": 0,
              "batch_size": 4, "steps": 20000, "lr_decay": 0.0},
     "adain": {"width": 64, "lr": 1e-4, "style_weight": 10.0, "content_weight": 1.0, "tv_weight": 0.0,
-              "content_layers": ADAIN_CONTENT_LAYERS, "style_layers": ADAIN_STYLE_LAYERS, "load_size": 0,
+              "content_layers": ADAIN_CONTENT_LAYERS, "load_size": 0,
               "batch_size": 8, "steps": 160000, "lr_decay": 5e-5},
 }
 
@@ -80,10 +83,12 @@ class StyleTrainConfig:
     lr_decay: float | None = field(None, help="lr / (1 + decay * step) (adain: 5e-5, fast: 0)")
     content_weight: float | None = field(None, help="content loss weight (1)")
     style_weight: float | None = field(None, help="style loss weight (fast: 1e5 on size-normalised Grams, adain: 10)")
-    tv_weight: float | None = field(None, help="total variation weight (fast: 1e-4, adain: 0)")
-    content_layers: list[str] | None = field(None, help="content layers (fast: relu2_2, adain: relu4_1)")
-    style_layers: list[str] | None = field(None, help="style layers (fast: relu1_2,relu2_2,relu3_3,relu4_3; "
-                                           "adain: relu1_1,relu2_1,relu3_1,relu4_1)")
+    tv_weight: float | None = field(None, help="total variation weight (fast: 1, adain: 0)")
+    content_layers: list[str] | None = field(None, help="content layers (fast: relu2_2, or relu2_1 on the random "
+                                             "backbone; adain: relu4_1, fixed)")
+    style_layers: list[str] | None = field(None, help="style layers (fast: relu1_2,relu2_2,relu3_3,relu4_3, or "
+                                           "relu1_1,relu2_1,relu3_1,relu4_1 on the random backbone; adain: "
+                                           "relu1_1,relu2_1,relu3_1,relu4_1)")
     device: str = field("auto", help="auto, cpu, cuda, cuda:N")
     precision: str = field("fp32", help="fp32, or bf16 autocast (fast on AMX CPUs and recent GPUs)",
                            choices=("fp32", "bf16", "fp16"))
@@ -106,6 +111,26 @@ def resolve_defaults(cfg: StyleTrainConfig) -> StyleTrainConfig:
     cfg = dataclasses.replace(cfg, **values)
     if cfg.load_size == 0:
         cfg.load_size = cfg.image_size if cfg.method == "fast" else 2 * cfg.image_size
+    return cfg
+
+
+def resolve_layers(cfg: StyleTrainConfig, backbone) -> StyleTrainConfig:
+    """Default loss layers for the backbone at hand (the random one has only each block's first layer)."""
+    names = set(getattr(backbone, "layer_names", ()))
+    if cfg.method == "fast":
+        johnson = not names or set(FAST_CONTENT_LAYERS + FAST_STYLE_LAYERS) <= names
+        content = FAST_CONTENT_LAYERS if johnson else FAST_CONTENT_LAYERS_FIRST
+        style = FAST_STYLE_LAYERS if johnson else FAST_STYLE_LAYERS_FIRST
+    else:
+        content, style = ADAIN_CONTENT_LAYERS, ADAIN_STYLE_LAYERS
+        if cfg.content_layers and list(cfg.content_layers) != ADAIN_CONTENT_LAYERS:
+            raise GanstyleError(f"--content-layers: AdaIN's encoder ends at {ADAIN_CONTENT_LAYERS[0]}; "
+                                "leave --content-layers unset")
+    cfg = dataclasses.replace(cfg, content_layers=list(cfg.content_layers or content),
+                              style_layers=list(cfg.style_layers or style))
+    check = getattr(backbone, "check_layers", None)
+    if check is not None:
+        check(cfg.content_layers + cfg.style_layers)
     return cfg
 
 
@@ -367,6 +392,7 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
             raise GanstyleError(f"--out {out}: the run was trained with another backbone "
                                 f"({cfg.backbone_fingerprint}); resume with the same --backbone/--weights")
         cfg.backbone_fingerprint = fingerprint
+    cfg = resolve_layers(cfg, backbone)
 
     if cfg.method == "fast":
         from ganstyle.style.fast import FastMethod
@@ -425,12 +451,12 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
         opt.step()
         if step % cfg.log_every == 0 or step == cfg.steps:
             now = time.perf_counter()
-            row = {"step": step, **{k: float(v) for k, v in losses.items()}, "lr": _lr(cfg, step - 1),
+            row = {"step": step, **{k: float(v.detach()) for k, v in losses.items()}, "lr": _lr(cfg, step - 1),
                    "sec_per_step": (now - t0) / max(step - last_log, 1)}
             t0, last_log = now, step
             rows.append(row)
             if progress:
-                print(f"step {step}/{cfg.steps}  " + "  ".join(f"{k} {float(v):.4g}" for k, v in losses.items()),
+                print(f"step {step}/{cfg.steps}  " + "  ".join(f"{k} {float(v.detach()):.4g}" for k, v in losses.items()),
                       file=sys.stderr)
         if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step != cfg.steps:
             append_csv(out / "metrics.csv", rows)
