@@ -196,7 +196,7 @@ def _receptive_radius(model, device: torch.device) -> int:
         def forward(x: torch.Tensor) -> torch.Tensor:
             return model.net(model.encoder(x, [layer])[layer], list(x.shape[-2:]))
 
-        size = 160
+        size = 224  # VGG-19 to relu4_1 plus the decoder reach ~75 px
         with torch.enable_grad():
             radius = measure_receptive_radius(forward, size=size, device=device)
             while radius >= size // 2 - 8 and size < 1024:
@@ -295,8 +295,11 @@ def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence
     # The encoder's first stage (relu1_x at full resolution) and the decoder's last one dominate.
     first_stage = getattr(encoder, "channels", {}).get("relu1_1", 64)
     bpp = max(decoder.bytes_per_pixel(value_bytes), value_bytes * (3.0 * first_stage + 12))
-    overlap = overlap_for(_receptive_radius(model, dev))
-    tile_size = choose_tile(h, w, bpp, dev, tile=tile, overlap=overlap, align=ENCODER_STRIDE)
+    fits = tile == 0 or (tile is None and h * w <= max_tile_pixels(bpp, dev)) or (tile and tile >= max(h, w))
+    tile_size = None
+    if not fits:  # measuring the receptive radius costs a few backward passes: only when tiling
+        overlap = overlap_for(_receptive_radius(model, dev))
+        tile_size = choose_tile(h, w, bpp, dev, tile=tile, overlap=overlap, align=ENCODER_STRIDE)
     frozen = None
     if tile_size is not None:
         small = stats_image(x, max_tile_pixels(bpp, dev))
