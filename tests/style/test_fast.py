@@ -58,6 +58,21 @@ def test_network_keeps_odd_sizes():
             assert net(torch.rand(1, 3, h, w)).shape == (1, 3, h, w)
 
 
+def test_resize_convolution_equals_upsample_then_conv():
+    import torch.nn.functional as F
+
+    from ganstyle.style.fast import UpsampleConv
+
+    up = UpsampleConv(6, 5)
+    x = torch.randn(2, 6, 7, 10)
+    naive = F.conv2d(F.pad(F.interpolate(x, scale_factor=2, mode="nearest"), [1, 1, 1, 1], mode="reflect"),
+                     up.weight, up.bias)
+    torch.testing.assert_close(up(x, [14, 20]), naive, atol=1e-5, rtol=1e-5)
+    # Odd targets: cropped (after a stride-2 conv) or extended by one edge pixel (after pooling).
+    torch.testing.assert_close(up(x, [13, 19]), naive[..., :13, :19], atol=1e-5, rtol=1e-5)
+    assert up(x, [15, 21]).shape == (2, 5, 15, 21)
+
+
 def test_stylize_fast_output_has_input_size(model_dir):
     img = torch.rand(3, 37, 53)
     out = stylize_fast(img, model_dir, device="cpu")

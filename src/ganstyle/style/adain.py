@@ -23,26 +23,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganstyle.errors import GanstyleError
+from ganstyle.style.fast import UpsampleConv
 
 EPS = 1e-5
 
 
-def upsample2(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """Nearest 2x upsampling, then edge-replicate or crop to (h, w).
-
-    Pooling floors odd sizes, so 2x can fall a pixel short of the encoder's input size; a
-    resize straight to (h, w) would instead shift the sampling of every pixel and make the
-    result depend on the image size (and tiles disagree with the whole image).
-    """
-    x = F.interpolate(x, scale_factor=2.0, mode="nearest")
-    ph, pw = h - x.shape[-2], w - x.shape[-1]
-    if ph > 0 or pw > 0:
-        x = F.pad(x, [0, max(pw, 0), 0, max(ph, 0)], mode="replicate")
-    return x[..., :h, :w]
-
-
 class Decoder(nn.Module):
-    """Mirror of VGG-19 up to relu4_1: reflection-padded 3x3 convs, nearest upsampling.
+    """Mirror of VGG-19 up to relu4_1: reflection-padded 3x3 convs, nearest upsampling
+    (as resize-convolutions computed at the low resolution, see ``fast.UpsampleConv``).
 
     ``width`` is the last stage's channel count (64 mirrors VGG; smaller for tests and
     small CPUs). ``forward(features, size)`` upsamples back to exactly ``size`` (H, W), the
@@ -61,16 +49,21 @@ class Decoder(nn.Module):
             return nn.Sequential(*layers)
 
         self.stage4 = conv(in_channels, w4)
-        self.stage3 = nn.Sequential(conv(w4, w4), conv(w4, w4), conv(w4, w4), conv(w4, w2))
-        self.stage2 = nn.Sequential(conv(w2, w2), conv(w2, w1))
-        self.stage1 = nn.Sequential(conv(w1, w1), conv(w1, 3, act=False))
+        self.up3 = UpsampleConv(w4, w4)
+        self.stage3 = nn.Sequential(conv(w4, w4), conv(w4, w4), conv(w4, w2))
+        self.up2 = UpsampleConv(w2, w2)
+        self.stage2 = conv(w2, w1)
+        self.up1 = UpsampleConv(w1, w1)
+        self.stage1 = conv(w1, 3, act=False)
 
     def forward(self, features: torch.Tensor, size: list[int]) -> torch.Tensor:
+        # Each upsampling goes to the size the encoder's pooling had (floored halves), so the
+        # output has the input's size and tiles sample the same grid as the whole image.
         h, w = size[0], size[1]
         x = self.stage4(features)
-        x = self.stage3(upsample2(x, h // 4, w // 4))
-        x = self.stage2(upsample2(x, h // 2, w // 2))
-        return self.stage1(upsample2(x, h, w))
+        x = self.stage3(F.relu(self.up3(x, [h // 4, w // 4])))
+        x = self.stage2(F.relu(self.up2(x, [h // 2, w // 2])))
+        return self.stage1(F.relu(self.up1(x, [h, w])))
 
     def bytes_per_pixel(self, bytes_per_value: int = 4) -> float:
         """Peak decoder activations per output pixel: ~3 live full-resolution maps of ``width`` channels."""
