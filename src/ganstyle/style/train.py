@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 import sys
 import time
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from ganstyle.config import field, from_dict, read_config_file, to_dict, write_c
 from ganstyle.errors import GanstyleError
 from ganstyle.io.checkpoints import (capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint,
                                      prune_checkpoints, restore_rng_state, save_checkpoint, sub_state_dict)
-from ganstyle.io.images import IMAGE_EXTENSIONS, image_to_array, list_images, open_image, resize_long_side, save_grid
+from ganstyle.io.images import image_to_array, list_images, open_image, resize_long_side, save_grid
 from ganstyle.io.runlog import append_csv, plot_columns, truncate_csv
 
 METHODS = ("fast", "adain")
