@@ -405,11 +405,15 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
     if cfg.channels_last:
         net.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
+    scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
     start = 0
     if resume_stem is not None:
         tensors, state = load_checkpoint(resume_stem)
         net.load_state_dict(sub_state_dict(tensors, "net"))
         opt.load_state_dict(state["optimizer"])
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
         restore_rng_state(state["rng"], {"data": gen})
         start = int(state["step"])
         truncate_csv(out / "metrics.csv", start)
@@ -417,12 +421,16 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
     write_config(out / "config.toml", cfg, header=f"ganstyle train-style --method {cfg.method}: resolved settings")
 
     preview_content = content.center(4).to(device)
-    preview_style = styles.center(4).to(device) if styles is not None else None
+    preview_style = None
+    if styles is not None:  # pair every preview content image with a style, cycling the styles
+        some = styles.center(4)
+        preview_style = some[torch.arange(len(preview_content)) % len(some)].to(device)
 
     def save(step: int, stem: Path, resumable: bool = True) -> None:
         state: dict[str, Any] = {"step": step, "method": cfg.method, "config": to_dict(cfg)}
         if resumable:
-            state.update(optimizer=opt.state_dict(), rng=capture_rng_state({"data": gen}))
+            state.update(optimizer=opt.state_dict(), rng=capture_rng_state({"data": gen}),
+                         scaler=scaler.state_dict() if scaler.is_enabled() else {})
         save_checkpoint(stem, {f"net.{k}": v for k, v in net.state_dict().items()}, state)
 
     def sample(step: int) -> None:
@@ -446,8 +454,9 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
         if not torch.isfinite(loss):
             raise GanstyleError(f"training diverged at step {step} (loss {float(loss)}); lower --lr or the loss weights")
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
         if step % cfg.log_every == 0 or step == cfg.steps:
             now = time.perf_counter()
             row = {"step": step, **{k: float(v.detach()) for k, v in losses.items()}, "lr": _lr(cfg, step - 1),
