@@ -193,7 +193,7 @@ def test_user_errors(model_dir, data_dir, tmp_path, capsys):
     content, style = photo("chelsea", 32), photo("coffee", 32)
     with pytest.raises(GanstyleError, match="--alpha"):
         stylize_adain(content, style, model_dir, alpha=1.5, device="cpu")
-    with pytest.raises(GanstyleError, match="--style-weights"):
+    with pytest.raises(GanstyleError, match="--style-blend"):
         stylize_adain(content, [style, style], model_dir, weights=[1], device="cpu")
     with pytest.raises(GanstyleError, match="--mask"):
         stylize_adain(content, [style, style], model_dir, mask=[torch.ones(32, 32)], device="cpu")

@@ -145,9 +145,9 @@ def check_weights(weights: Sequence[float] | None, n_styles: int) -> list[float]
         return None
     weights = [float(w) for w in weights]
     if len(weights) != n_styles:
-        raise GanstyleError(f"--style-weights: got {len(weights)} weights for {n_styles} style image(s); give one per style")
+        raise GanstyleError(f"--style-blend: got {len(weights)} weights for {n_styles} style image(s); give one per style")
     if any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise GanstyleError("--style-weights: weights must be non-negative and not all zero")
+        raise GanstyleError("--style-blend: weights must be non-negative and not all zero")
     return weights
 
 
@@ -241,7 +241,7 @@ def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence
         raise GanstyleError("--style: give at least one style image")
     weights = check_weights(weights, len(styles))
     if weights is not None and mask is not None:
-        raise GanstyleError("--style-weights and --mask cannot be combined: masks already say which style goes where")
+        raise GanstyleError("--style-blend and --mask cannot be combined: masks already say which style goes where")
     x = _as_batch(content_img, "content image")
     h, w = x.shape[-2:]
     masks = _prepare_masks(mask, len(styles), (h, w))
