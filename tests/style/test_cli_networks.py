@@ -52,6 +52,8 @@ def test_luminance_preservation_for_networks(models):
     tmp, fast, adain = models
     content = make_content(40)
     for method, styles, model in (("fast", [], fast), ("adain", [make_style(40)], adain)):
-        out = stylize(content, styles, method=method, model=model, preserve_color="luminance", device="cpu")
-        chroma_err = (color.rgb_to_yiq(out)[1:] - color.rgb_to_yiq(content)[1:]).abs().mean()
-        assert chroma_err < 0.01, method
+        chroma_err = lambda out: (color.rgb_to_yiq(out)[1:] - color.rgb_to_yiq(content)[1:]).abs().mean()
+        kept = stylize(content, styles, method=method, model=model, preserve_color="luminance", device="cpu")
+        plain = stylize(content, styles, method=method, model=model, device="cpu")
+        # Only pixels whose new luminance pushes them out of the RGB cube lose some chroma.
+        assert chroma_err(kept) < 0.02 and chroma_err(kept) < chroma_err(plain) / 3, method
