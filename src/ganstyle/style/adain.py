@@ -1,0 +1,371 @@
+"""Arbitrary style transfer in real time with adaptive instance normalisation (Huang & Belongie 2017).
+
+A frozen encoder (the backbone up to relu4_1) maps content and style to features; AdaIN
+gives the content features the style's per-channel mean and standard deviation; a decoder
+trained once, on many content and style images, maps the result back to an image. Any
+style works at inference without retraining, which also allows the paper's controls:
+
+* ``alpha`` trades content for style by interpolating the features fed to the decoder;
+* several styles mix with ``weights`` (a convex combination of their AdaIN targets);
+* ``mask`` images route styles to regions: each style's statistics are applied to the
+  content features under its mask, normalised with the statistics *of that region*;
+* ``preserve_color`` first gives the style image the content's colour distribution
+  (mean and covariance in RGB), so only the texture is transferred.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganstyle.errors import GanstyleError
+from ganstyle.style.fast import UpsampleConv
+
+EPS = 1e-5
+
+
+class Decoder(nn.Module):
+    """Mirror of VGG-19 up to relu4_1: reflection-padded 3x3 convs, nearest upsampling
+    (as resize-convolutions computed at the low resolution, see ``fast.UpsampleConv``).
+
+    ``width`` is the last stage's channel count (64 mirrors VGG; smaller for tests and
+    small CPUs). ``forward(features, size)`` upsamples back to exactly ``size`` (H, W), the
+    encoder's input size, odd sizes included.
+    """
+
+    def __init__(self, in_channels: int, width: int = 64):
+        super().__init__()
+        w1, w2, w4 = width, 2 * width, 4 * width
+        self.in_channels, self.width = in_channels, width
+
+        def conv(cin: int, cout: int, act: bool = True) -> nn.Sequential:
+            layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3)]
+            if act:
+                layers.append(nn.ReLU(inplace=True))
+            return nn.Sequential(*layers)
+
+        self.stage4 = conv(in_channels, w4)
+        self.up3 = UpsampleConv(w4, w4)
+        self.stage3 = nn.Sequential(conv(w4, w4), conv(w4, w4), conv(w4, w2))
+        self.up2 = UpsampleConv(w2, w2)
+        self.stage2 = conv(w2, w1)
+        self.up1 = UpsampleConv(w1, w1)
+        self.stage1 = conv(w1, 3, act=False)
+
+    def forward(self, features: torch.Tensor, size: list[int]) -> torch.Tensor:
+        # Each upsampling goes to the size the encoder's pooling had (floored halves), so the
+        # output has the input's size and tiles sample the same grid as the whole image.
+        h, w = size[0], size[1]
+        x = self.stage4(features)
+        x = self.stage3(F.relu(self.up3(x, [h // 4, w // 4])))
+        x = self.stage2(F.relu(self.up2(x, [h // 2, w // 2])))
+        return self.stage1(F.relu(self.up1(x, [h, w])))
+
+    def bytes_per_pixel(self, bytes_per_value: int = 4) -> float:
+        """Peak decoder activations per output pixel: ~3 live full-resolution maps of ``width`` channels."""
+        return bytes_per_value * (3.0 * self.width + 3.0 * 2 * self.width / 4 + 12)
+
+
+def build_encoder(cfg, device: torch.device, announce: bool = False) -> nn.Module:
+    """The backbone a model was trained with (name, weights, pooling and seed from its config)."""
+    from ganstyle.style.backbones import build_backbone
+
+    return build_backbone(cfg.backbone, cfg.weights, pooling=cfg.pooling, seed=cfg.seed, device=device,
+                          announce=announce)
+
+
+# ---------------------------------------------------------------------------- AdaIN with controls
+
+
+def masked_mean_std(feat: torch.Tensor, mask: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std of ``feat`` (B, C, h, w) weighted by ``mask`` (B or 1, 1, h, w)."""
+    w = mask / mask.sum(dim=(2, 3), keepdim=True).clamp_min(1e-12)
+    mean = (feat * w).sum(dim=(2, 3), keepdim=True)
+    var = ((feat - mean) ** 2 * w).sum(dim=(2, 3), keepdim=True)
+    return mean, (var + eps).sqrt()
+
+
+def content_statistics(feat: torch.Tensor, masks: torch.Tensor | None) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The content statistics AdaIN normalises with: global, or one pair per mask region."""
+    from ganstyle.style.losses import mean_std
+
+    if masks is None:
+        return [mean_std(feat, EPS)]
+    return [masked_mean_std(feat, masks[:, i:i + 1], EPS) for i in range(masks.shape[1])]
+
+
+def feature_masks(masks: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """(1, K, H, W) image masks -> (1, K, h, w) at feature resolution (area-averaged: soft edges)."""
+    m = F.adaptive_avg_pool2d(masks.float(), tuple(size)) if tuple(masks.shape[-2:]) != tuple(size) else masks.float()
+    total = m.sum(dim=1, keepdim=True)
+    # Overlapping masks share a pixel; uncovered pixels keep the content features.
+    return m / total.clamp_min(1.0)
+
+
+def adain_target(content_feat: torch.Tensor, style_stats: Sequence[tuple[torch.Tensor, torch.Tensor]], *,
+                 alpha: float = 1.0, weights: Sequence[float] | None = None, masks: torch.Tensor | None = None,
+                 content_stats: Sequence[tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
+    """The decoder's input: content features re-normalised to the style statistics.
+
+    ``style_stats``: (mean, std) per style. ``weights`` mixes styles (normalised to sum 1);
+    ``masks`` (1, K, h, w) at feature resolution routes style k to mask k instead.
+    ``content_stats`` overrides the statistics computed from ``content_feat`` (tiling
+    passes the whole image's). ``alpha`` = 0 returns the content features, 1 the full AdaIN.
+    """
+    k = len(style_stats)
+    if content_stats is None:
+        content_stats = content_statistics(content_feat, masks)
+    if masks is None:
+        w = torch.ones(k) if weights is None else torch.as_tensor(list(weights), dtype=torch.float32)
+        w = w / w.sum()
+        (c_mean, c_std), = content_stats
+        normalized = (content_feat - c_mean) / c_std
+        target = sum(float(wi) * (normalized * s_std + s_mean) for wi, (s_mean, s_std) in zip(w, style_stats) if wi != 0)
+    else:
+        covered = masks.sum(dim=1, keepdim=True)
+        target = content_feat * (1 - covered)
+        for i, ((s_mean, s_std), (c_mean, c_std)) in enumerate(zip(style_stats, content_stats)):
+            target = target + masks[:, i:i + 1] * ((content_feat - c_mean) / c_std * s_std + s_mean)
+    if alpha == 1.0:
+        return target
+    return alpha * target + (1 - alpha) * content_feat
+
+
+def check_weights(weights: Sequence[float] | None, n_styles: int) -> list[float] | None:
+    if weights is None:
+        return None
+    weights = [float(w) for w in weights]
+    if len(weights) != n_styles:
+        raise GanstyleError(f"--style-weights: got {len(weights)} weights for {n_styles} style image(s); give one per style")
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise GanstyleError("--style-weights: weights must be non-negative and not all zero")
+    return weights
+
+
+def match_color(style: torch.Tensor, content: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Give ``style`` (3, H, W) the mean and colour covariance of ``content`` (3, h, w).
+
+    The affine map ``x -> C_c^{1/2} C_s^{-1/2} (x - mu_s) + mu_c`` (symmetric square roots)
+    is the colour-histogram matching of Gatys et al. 2017 ("Preserving color", option 1).
+    """
+    def stats(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = img.reshape(3, -1).double()
+        mu = x.mean(dim=1, keepdim=True)
+        xc = x - mu
+        return mu, xc @ xc.T / x.shape[1] + eps * torch.eye(3, dtype=torch.float64)
+
+    def sqrtm(c: torch.Tensor, inverse: bool = False) -> torch.Tensor:
+        vals, vecs = torch.linalg.eigh(c)
+        vals = vals.clamp_min(eps)
+        return vecs @ torch.diag(vals.rsqrt() if inverse else vals.sqrt()) @ vecs.T
+
+    mu_s, cov_s = stats(style)
+    mu_c, cov_c = stats(content)
+    transform = sqrtm(cov_c) @ sqrtm(cov_s, inverse=True)
+    out = transform @ (style.reshape(3, -1).double() - mu_s) + mu_c
+    return out.reshape(style.shape).float().clamp(0, 1)
+
+
+# ---------------------------------------------------------------------------- inference
+
+ENCODER_STRIDE = 8  # three 2x2 poolings before relu4_1
+_RADIUS_CACHE: dict[tuple, int] = {}
+
+
+def _receptive_radius(model, device: torch.device) -> int:
+    """Receptive radius of encoder + decoder, measured once per model (AdaIN itself is per-pixel
+    once its statistics are fixed, so it does not widen it)."""
+    from ganstyle.style.tiling import measure_receptive_radius
+    from ganstyle.style.train import ADAIN_CONTENT_LAYERS
+
+    key = (str(model.path), model.step, str(device))
+    if key not in _RADIUS_CACHE:
+        layer = ADAIN_CONTENT_LAYERS[0]
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            return model.net(model.encoder(x, [layer])[layer], list(x.shape[-2:]))
+
+        size = 224  # VGG-19 to relu4_1 plus the decoder reach ~75 px
+        with torch.enable_grad():
+            radius = measure_receptive_radius(forward, size=size, device=device)
+            while radius >= size // 2 - 8 and size < 1024:
+                size *= 2
+                radius = measure_receptive_radius(forward, size=size, device=device)
+        _RADIUS_CACHE[key] = radius + ENCODER_STRIDE  # margin for the pooling phase of other tiles
+    return _RADIUS_CACHE[key]
+
+
+
+def _as_batch(img: torch.Tensor, what: str) -> torch.Tensor:
+    from ganstyle.style.fast import check_image
+
+    return check_image(img, what)
+
+
+def _prepare_masks(mask, n_styles: int, size: Sequence[int]) -> torch.Tensor | None:
+    """One mask per style: (H, W) / (1, H, W) tensors in [0, 1], or one (K, H, W) tensor."""
+    if mask is None:
+        return None
+    if isinstance(mask, torch.Tensor) and mask.dim() == 3 and mask.shape[0] == n_styles and n_styles > 1:
+        masks = list(mask)
+    else:
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [mask]
+    if len(masks) != n_styles:
+        raise GanstyleError(f"--mask: got {len(masks)} mask(s) for {n_styles} style image(s); give one mask per style")
+    out = []
+    for i, m in enumerate(masks):
+        m = torch.as_tensor(m, dtype=torch.float32)
+        if m.dim() == 3:
+            m = m.mean(dim=0)  # an RGB mask image: its grey level
+        if m.dim() != 2:
+            raise GanstyleError(f"--mask {i + 1}: expected an (H, W) image, got shape {tuple(m.shape)}")
+        if tuple(m.shape) != tuple(size):
+            m = F.interpolate(m[None, None], size=tuple(size), mode="bilinear", align_corners=False)[0, 0]
+        out.append(m.clamp(0, 1))
+    return torch.stack(out)[None]
+
+
+def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence[torch.Tensor], model_dir: str | Path,
+                  alpha: float = 1.0, weights: Sequence[float] | None = None, preserve_color: bool = False,
+                  mask=None, *, device: str | torch.device = "auto", precision: str = "fp32",
+                  tile: int | None = None, style_size: int | None = 512) -> torch.Tensor:
+    """Stylise a (3, H, W) image in [0, 1] with one or more style images; returns (3, H, W) in [0, 1].
+
+    ``style_imgs``: one (3, h, w) tensor or a list. ``weights``: style mix (one per style).
+    ``mask``: one (H, W) mask in [0, 1] per style (resized to the content) routing styles to
+    regions. ``style_size``: style images are downscaled to this long side (None: as given).
+    ``tile``: None = automatic from free memory, 0 = never, N = N x N tiles. Tiles overlap by
+    twice the encoder-decoder's receptive radius and are normalised with the whole image's
+    feature statistics (from a downscaled copy if even that does not fit).
+    """
+    from ganstyle.style.fast import stats_image
+    from ganstyle.style.losses import mean_std
+    from ganstyle.style.tiling import choose_tile, max_tile_pixels, overlap_for, tiled_apply
+    from ganstyle.style.train import ADAIN_CONTENT_LAYERS, load_style_model
+    from ganstyle.torch_utils import autocast, check_precision, resolve_device
+
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise GanstyleError(f"--alpha {alpha}: must be between 0 (content) and 1 (full style)")
+    dev = resolve_device(str(device)) if not isinstance(device, torch.device) else device
+    check_precision(precision, dev)
+    model = load_style_model(model_dir, device=dev, expect="adain")
+    encoder, decoder = model.encoder, model.net
+    layer = ADAIN_CONTENT_LAYERS[0]
+    styles = [style_imgs] if isinstance(style_imgs, torch.Tensor) and style_imgs.dim() == 3 else list(style_imgs)
+    if not styles:
+        raise GanstyleError("--style: give at least one style image")
+    weights = check_weights(weights, len(styles))
+    if weights is not None and mask is not None:
+        raise GanstyleError("--style-weights and --mask cannot be combined: masks already say which style goes where")
+    x = _as_batch(content_img, "content image")
+    h, w = x.shape[-2:]
+    masks = _prepare_masks(mask, len(styles), (h, w))
+
+    style_stats = []
+    for i, s in enumerate(styles):
+        s = _as_batch(s, f"style image {i + 1}")
+        if style_size and max(s.shape[-2:]) > style_size:
+            scale = style_size / max(s.shape[-2:])
+            s = F.interpolate(s, size=(max(8, round(s.shape[2] * scale)), max(8, round(s.shape[3] * scale))),
+                              mode="bilinear", antialias=True, align_corners=False)
+        if preserve_color:
+            s = match_color(s[0], x[0])[None]
+        with torch.no_grad(), autocast(dev, precision):
+            f = encoder(s.to(dev), [layer])[layer].float()
+        style_stats.append(mean_std(f, EPS))
+
+    def features_and_masks(img: torch.Tensor, mask_img: torch.Tensor | None):
+        with autocast(dev, precision):
+            f = encoder(img.to(dev), [layer])[layer].float()
+        fm = feature_masks(mask_img.to(dev), f.shape[-2:]) if mask_img is not None else None
+        return f, fm
+
+    value_bytes = 2 if precision != "fp32" else 4
+    # The encoder's first stage (relu1_x at full resolution) and the decoder's last one dominate.
+    first_stage = getattr(encoder, "channels", {}).get("relu1_1", 64)
+    bpp = max(decoder.bytes_per_pixel(value_bytes), value_bytes * (3.0 * first_stage + 12))
+    fits = tile == 0 or (tile is None and h * w <= max_tile_pixels(bpp, dev)) or (tile and tile >= max(h, w))
+    tile_size = None
+    if not fits:  # measuring the receptive radius costs a few backward passes: only when tiling
+        overlap = overlap_for(_receptive_radius(model, dev))
+        tile_size = choose_tile(h, w, bpp, dev, tile=tile, overlap=overlap, align=ENCODER_STRIDE)
+    frozen = None
+    if tile_size is not None:
+        small = stats_image(x, max_tile_pixels(bpp, dev))
+        small_masks = None if masks is None else F.interpolate(masks, size=small.shape[-2:], mode="area")
+        with torch.no_grad():
+            f, fm = features_and_masks(small, small_masks)
+        frozen = content_statistics(f, fm)
+
+    def run(piece: torch.Tensor, origin=(0, 0)) -> torch.Tensor:
+        y, x0 = origin
+        th, tw = piece.shape[-2:]
+        piece_masks = None if masks is None else masks[..., y:y + th, x0:x0 + tw]
+        with torch.no_grad():
+            f, fm = features_and_masks(piece, piece_masks)
+            t = adain_target(f, style_stats, alpha=float(alpha), weights=weights, masks=fm, content_stats=frozen)
+            with autocast(dev, precision):
+                return decoder(t, [th, tw]).float().clamp(0, 1)
+
+    if tile_size is None:
+        return run(x)[0].cpu()
+    margin = _receptive_radius(model, dev)
+    return tiled_apply(run, x, tile=tile_size, margin=margin, align=ENCODER_STRIDE)[0].clamp(0, 1)
+
+
+# ---------------------------------------------------------------------------- training
+
+
+class AdaINMethod:
+    """The paper's objective: content loss at relu4_1 against the AdaIN target, plus the
+    style loss on channel means and stds at relu1_1 ... relu4_1."""
+
+    def __init__(self, cfg, backbone, device: torch.device):
+        from ganstyle.torch_utils import autocast
+
+        self.cfg, self.encoder, self.device = cfg, backbone, device
+        self.autocast = lambda: autocast(device, cfg.precision)
+        (self.content_layer,) = cfg.content_layers
+        with torch.no_grad():
+            probe = backbone(torch.full((1, 3, 32, 32), 0.5, device=device), [self.content_layer])[self.content_layer]
+        self.net = Decoder(probe.shape[1], cfg.width)
+        self.layers = list(dict.fromkeys(list(cfg.style_layers) + [self.content_layer]))
+
+    def target(self, content: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        from ganstyle.style.losses import adain
+
+        with torch.no_grad(), self.autocast():
+            c = self.encoder(content, [self.content_layer])[self.content_layer].float()
+            s = self.encoder(style, self.layers)
+        return adain(c, s[self.content_layer].float(), EPS), s
+
+    def losses(self, content: torch.Tensor, style: torch.Tensor) -> dict[str, torch.Tensor]:
+        from ganstyle.style.losses import adain_style_loss, content_loss
+
+        cfg = self.cfg
+        t, s = self.target(content, style)
+        with self.autocast():
+            out = self.net(t, list(content.shape[-2:]))
+            feats = self.encoder(out, self.layers)
+        c = content_loss(feats[self.content_layer], t) * cfg.content_weight
+        st = adain_style_loss({n: feats[n] for n in cfg.style_layers}, {n: s[n] for n in cfg.style_layers})
+        st = st * cfg.style_weight
+        losses = {"total": c + st, "content": c, "style": st}
+        if cfg.tv_weight:
+            from ganstyle.style.losses import tv_loss
+
+            tv = tv_loss(out) * cfg.tv_weight
+            losses["total"] = losses["total"] + tv
+            losses["tv"] = tv
+        return losses
+
+    def preview(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """Rows of content | style | result."""
+        t, _ = self.target(content, style)
+        with self.autocast():
+            out = self.net(t, list(content.shape[-2:])).float().clamp(0, 1)
+        return torch.stack([content, style, out], dim=1).flatten(0, 1).cpu()
