@@ -99,7 +99,9 @@ class Distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             ids = [self.device.index] if self.device.type == "cuda" else None
-            train_module = DDP(module, device_ids=ids, output_device=ids[0] if ids else None)
+            # Buffers (batch-norm running statistics) stay per rank: training uses batch
+            # statistics, and checkpoints take rank 0's, so syncing them each step buys nothing.
+            train_module = DDP(module, device_ids=ids, output_device=ids[0] if ids else None, broadcast_buffers=False)
         if compile:
             # Shapes never change during training; dynamic=False is also what works on CPU.
             train_module = torch.compile(train_module, dynamic=False)
@@ -225,6 +227,17 @@ def _teardown() -> None:
     _CONTEXT = None
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def swapped(obj: object, name: str, value: object) -> Iterator[None]:
+    """Temporarily set ``obj.name`` (e.g. a method object's network to its DDP wrapper)."""
+    old = getattr(obj, name)
+    setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        setattr(obj, name, old)
 
 
 def pin_to_device(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
