@@ -48,6 +48,11 @@ def launched_by_torchrun() -> bool:
     return all(v in os.environ for v in TORCHRUN_VARS)
 
 
+def is_main_process() -> bool:
+    """Rank 0, or no torchrun at all: the process that talks to the user."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 @dataclass
 class Distributed:
     """This process's place in the job; a world of one when not launched by torchrun."""

@@ -50,6 +50,7 @@ def register(sub) -> None:
 
 def _train(args) -> int:
     from ganstyle.config import resolve_config
+    from ganstyle.distributed import is_main_process
     from ganstyle.errors import GanstyleError
     from ganstyle.gan.trainer import TrainConfig, load_run_config, train_gan
 
@@ -62,7 +63,8 @@ def _train(args) -> int:
         base = {k: v for k, v in vars(load_run_config(args.resume)).items() if v is not None}
     cfg = resolve_config(TrainConfig, args, config_path=args.config, base=base)
     run = train_gan(cfg, out=args.out, resume=args.resume, progress=not args.no_progress)
-    print(f"run: {run}  (samples: {run / 'samples'}, losses: {run / 'losses.png'})")
+    if is_main_process():  # one line per job, not one per torchrun process
+        print(f"run: {run}  (samples: {run / 'samples'}, losses: {run / 'losses.png'})")
     return 0
 
 
