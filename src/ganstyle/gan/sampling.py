@@ -239,9 +239,12 @@ def sample(source, n: int = 64, out: str | Path = "samples.png", *, seed: int = 
             raise GanstyleError("--interpolate: needs an image model (this run generates 2-D points)")
         samples, nrow = _interpolation(g, n, interpolate, seed, truncation, batch_size, labels)
     else:
-        samples = g.generate(n, seed=seed, batch_size=batch_size, truncation=truncation, labels=labels)
-        if g.num_classes and labels is not None:
-            y = torch.as_tensor(labels, dtype=torch.long).expand(n).clone()
+        if g.num_classes:
+            # explicit labels, so that an .npz records which class each sample was drawn for
+            y = (torch.randint(g.num_classes, (n,), generator=torch.Generator().manual_seed(seed + 1)) if labels is None
+                 else torch.as_tensor(labels, dtype=torch.long).expand(n).clone())
+        samples = g.generate(n, seed=seed, batch_size=batch_size, truncation=truncation,
+                             labels=y if y is not None else labels)
     if is_dir:
         out.mkdir(parents=True, exist_ok=True)
         if points:

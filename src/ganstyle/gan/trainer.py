@@ -17,8 +17,10 @@ through :data:`ganstyle.gan.losses.LOSSES`; a discriminator regulariser is one t
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ from ganstyle.io.checkpoints import (
     capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint, prune_checkpoints,
     restore_rng_state, save_checkpoint, sub_state_dict,
 )
+from ganstyle.io.images import atomic_write_text
 from ganstyle.io.runlog import append_csv, append_jsonl, plot_columns, truncate_csv
 from ganstyle.torch_utils import autocast, check_precision, resolve_device
 
@@ -59,6 +62,7 @@ class TrainConfig:
     depth: int | None = field(None, help="hidden layers of the MLP generator and discriminator (default: 3)")
     d_norm: str = field("auto", help="discriminator normalisation (auto: batch norm, layer norm with a gradient penalty)",
                         choices=("auto", "bn", "ln", "none"))
+    mbstd_group: int | None = field(None, help="minibatch-stddev group size in D, a counter to mode collapse (0 = off) (default: 0)")
     conditional: bool = field(False, help="class-conditional G and D (needs labelled data)")
     # objective
     loss: str = field("ns", help="GAN loss: minimax, ns (non-saturating), hinge, wgan-gp, lsgan", choices=tuple(LOSSES))
@@ -93,7 +97,7 @@ class TrainConfig:
 
 
 GLOBAL_DEFAULTS: dict[str, Any] = {
-    "latent_dim": 100, "g_width": 64, "d_width": 64, "depth": 3, "batch_size": 64,
+    "latent_dim": 100, "g_width": 64, "d_width": 64, "depth": 3, "mbstd_group": 0, "batch_size": 64,
     "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_critic": 1, "gp_weight": 0.0,
 }
 # Settings that make a loss work as published, applied before the model's own defaults.
@@ -321,7 +325,9 @@ class GANTrainer:
                     self.save()
                 if stop.requested:
                     pbar.close()
-                    raise KeyboardInterrupt(f"stopped at step {self.step}; checkpoint saved in {self.run_dir / 'checkpoints'}")
+                    print(f"stopped at step {self.step}; checkpoint saved; continue with: ganstyle train --resume {self.run_dir}",
+                          file=sys.stderr)
+                    raise KeyboardInterrupt
         pbar.close()
         return self.run_dir
 
@@ -452,6 +458,19 @@ def _due(step: int, every: int) -> bool:
     return every > 0 and step % every == 0
 
 
+def _truncate_jsonl(path: Path, max_step: int) -> None:
+    """Drop records logged after the checkpoint a run resumes from."""
+    if not path.exists():
+        return
+    keep = []
+    for line in path.read_text().splitlines():
+        rec = json.loads(line)
+        step = rec.get("step", rec.get("eval", {}).get("step", 0))
+        if step <= max_step:
+            keep.append(line)
+    atomic_write_text(path, "".join(line + "\n" for line in keep))
+
+
 def _chunks(z: torch.Tensor, y: torch.Tensor | None, size: int):
     for i in range(0, z.shape[0], size):
         yield z[i:i + size], (y[i:i + size] if y is not None else None)
@@ -487,6 +506,7 @@ def train_gan(config: TrainConfig | None = None, *, out: str | Path | None = Non
         trainer.load(stem)
         if trainer.dist.is_main:
             truncate_csv(run_dir / "metrics.csv", trainer.step)
+            _truncate_jsonl(run_dir / "metrics.jsonl", trainer.step)
     if trainer.dist.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         write_config(run_dir / "config.toml", trainer.cfg,
