@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import inspect
 import os
 import random
 from dataclasses import dataclass, field
@@ -106,7 +107,9 @@ class Distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
             # Buffers (batch-norm running statistics) stay per rank: training uses batch
             # statistics, and checkpoints take rank 0's, so syncing them each step buys nothing.
-            train_module = DDP(module, device_ids=ids, output_device=ids[0] if ids else None, broadcast_buffers=False)
+            no_buffer_sync = ({"forward_sync_buffers": False} if "forward_sync_buffers" in inspect.signature(DDP).parameters
+                              else {"broadcast_buffers": False})  # the older spelling
+            train_module = DDP(module, device_ids=ids, output_device=ids[0] if ids else None, **no_buffer_sync)
         if compile:
             # Shapes never change during training; dynamic=False is also what works on CPU.
             train_module = torch.compile(train_module, dynamic=False)

@@ -325,8 +325,9 @@ class GANTrainer:
                     self.save()
                 if stop.requested:
                     pbar.close()
-                    print(f"stopped at step {self.step}; checkpoint saved; continue with: ganstyle train --resume {self.run_dir}",
-                          file=sys.stderr)
+                    if self.dist.is_main:
+                        print(f"stopped at step {self.step}; checkpoint saved; continue with: ganstyle train --resume {self.run_dir}",
+                              file=sys.stderr)
                     raise KeyboardInterrupt
         pbar.close()
         return self.run_dir
