@@ -62,8 +62,8 @@ class Distributed:
     world: int = 1
     local_rank: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    _control: object = None  # a gloo group for small CPU-side votes (the stop request)
-    _pending_vote: tuple | None = None
+    _control: object = field(default=None, repr=False)  # gloo group for CPU-side votes (None: the default group)
+    _pending_vote: tuple | None = field(default=None, repr=False)
 
     @property
     def is_main(self) -> bool:
@@ -192,14 +192,15 @@ _CONTEXT: Distributed | None = None
 def setup(device: torch.device) -> Distributed:
     """Join the torchrun job once per process (no-op outside torchrun) and return this rank.
 
-    ``device`` is the one the user asked for; under torchrun a CUDA device becomes
-    ``cuda:LOCAL_RANK``, so one command line serves every process.
+    ``device`` is the one the user asked for; under torchrun any CUDA device becomes
+    ``cuda:LOCAL_RANK``, so one command line serves every process (restrict the GPUs a
+    machine uses with ``CUDA_VISIBLE_DEVICES``).
     """
     global _CONTEXT
-    if _CONTEXT is not None:
-        if _CONTEXT.enabled and _CONTEXT.device.type != device.type:
+    if _CONTEXT is not None:  # a second run in the same torchrun process
+        if _CONTEXT.device.type != device.type:
             raise GanstyleError(f"--device {device}: this process group was started for {_CONTEXT.device.type}")
-        return _CONTEXT if _CONTEXT.enabled else Distributed(device=device)
+        return _CONTEXT
     if not launched_by_torchrun() or int(os.environ["WORLD_SIZE"]) == 1:
         return Distributed(device=device)
 
