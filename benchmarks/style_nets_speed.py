@@ -3,12 +3,13 @@
 Fast (Johnson) network: ganstyle's TransformNet (instance norm, nearest upsampling + conv)
 in fp32, bf16 autocast, and bf16 + channels-last, against the network as first published
 (batch norm, transposed-convolution upsampling, zero padding) in fp32, same widths.
-AdaIN: VGG-19 encoder to relu4_1 + ganstyle's decoder (content and style encoded in one
-batch, fp32 and bf16), against a plain fp32 encoder/decoder that encodes them separately.
+AdaIN: VGG-19 encoder to relu4_1 + ganstyle's decoder (fp32 and bf16), against a plain
+fp32 encoder/decoder with upsampling layers that build the full-size tensors.
 Untrained weights: speed does not depend on them.
 
     python benchmarks/style_nets_speed.py                      # 256, 512, 1024 px
     python benchmarks/style_nets_speed.py --sizes 256 --repeats 2 --out runs/bench/style_nets.json
+    python benchmarks/style_nets_speed.py --train     # also ms per training step (what training costs)
 
 Peak memory is the growth of the process's resident set during one forward pass (CPU;
 read from /proc after resetting the high-water mark) or torch's peak allocation (CUDA).
@@ -178,7 +179,8 @@ def bench_fast(size, device, repeats, width):
 
 def bench_adain(size, device, repeats):
     content = torch.rand(1, 3, size, size, device=device)
-    style = torch.rand(1, 3, size, size, device=device)
+    # stylize_adain shrinks style images to a 512 px long side by default.
+    style = torch.rand(1, 3, min(size, 512), min(size, 512), device=device)
     enc_ref, dec_ref = plain_vgg_encoder().to(device).eval(), plain_decoder().to(device).eval()
     encoder = vgg19_architecture("max").to(device).eval()
     decoder = Decoder(512, 64).to(device).eval()
@@ -194,13 +196,63 @@ def bench_adain(size, device, repeats):
     for prec in ("fp32", "bf16"):
         def run(prec=prec):
             with autocast(device, prec):
-                f = encoder(torch.cat([content, style]), ["relu4_1"])["relu4_1"].float()
-                t = adain_target(f[:1], [mean_std(f[1:])])
+                s = encoder(style, ["relu4_1"])["relu4_1"].float()
+                f = encoder(content, ["relu4_1"])["relu4_1"].float()
+                t = adain_target(f, [mean_std(s)])
                 return decoder(t, [size, size]).float().clamp(0, 1)
 
         ms, mb = measure(run, device, repeats)
         rows.append(("adain", size, f"ganstyle {prec}", ms, mb))
     return [dict(net=n, size=s, impl=i, ms=round(m, 2), peak_mb=round(p, 1), speedup_vs_reference=round(ref_ms / m, 2) if m else None)
+            for n, s, i, m, p in rows]
+
+
+def bench_training(device, repeats, width, size=256):
+    """Seconds per optimisation step at the papers' settings (fast: batch 4, adain: batch 8,
+    256 px crops, VGG-19-sized backbone), fp32 and bf16: what a training run costs here."""
+    from ganstyle.style.losses import adain, adain_style_loss, content_loss, gram_targets, style_loss, tv_loss
+
+    vgg = vgg19_architecture("max").to(device).eval().requires_grad_(False)
+    rows = []
+    net = TransformNet(width).to(device)
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    style_layers = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
+    with torch.no_grad():
+        grams = gram_targets(vgg(torch.rand(1, 3, size, size, device=device), style_layers))
+    content = torch.rand(4, 3, size, size, device=device)
+    for prec in ("fp32", "bf16"):
+        def fast_step(prec=prec):
+            with torch.enable_grad(), autocast(device, prec):
+                target = vgg(content, ["relu2_2"])["relu2_2"].detach()
+                out = net(content)
+                f = vgg(out, style_layers)
+                loss = content_loss(f["relu2_2"], target) + 1e5 * style_loss(f, grams) + tv_loss(out)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        ms, _ = measure(fast_step, device, repeats)
+        rows.append(("train fast", size, f"batch 4, {prec}", ms, float("nan")))
+    dec = Decoder(512, 64).to(device)
+    opt = torch.optim.Adam(dec.parameters(), 1e-4)
+    layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
+    c, st = torch.rand(8, 3, size, size, device=device), torch.rand(8, 3, size, size, device=device)
+    for prec in ("fp32", "bf16"):
+        def adain_step(prec=prec):
+            with torch.enable_grad(), autocast(device, prec):
+                with torch.no_grad():
+                    sf = vgg(st, layers)
+                    t = adain(vgg(c, ["relu4_1"])["relu4_1"].float(), sf["relu4_1"].float())
+                out = dec(t, [size, size])
+                f = vgg(out, layers)
+                loss = content_loss(f["relu4_1"], t) + 10 * adain_style_loss(f, sf)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        ms, _ = measure(adain_step, device, repeats)
+        rows.append(("train adain", size, f"batch 8, {prec}", ms, float("nan")))
+    return [dict(net=n, size=s, impl=i, ms=round(m, 1), peak_mb=p, speedup_vs_reference=None)
             for n, s, i, m, p in rows]
 
 
@@ -211,6 +263,8 @@ def run_all(args, device) -> list[dict]:
             rows += bench_fast(size, device, args.repeats, args.width)
         if "adain" in args.nets:
             rows += bench_adain(size, device, args.repeats)
+    if args.train and not MEMORY_ONLY:
+        rows += bench_training(device, max(1, args.repeats - 1), args.width)
     return rows
 
 
@@ -236,6 +290,7 @@ def main(argv=None):
     p.add_argument("--nets", default="fast,adain", help="which networks (default: fast,adain)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     p.add_argument("--out", default="runs/bench/style_nets_speed.json", help="JSON results file")
+    p.add_argument("--train", action="store_true", help="also time training steps (papers' batch sizes, 256 px)")
     p.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     device = torch.device(args.device)
@@ -248,10 +303,13 @@ def main(argv=None):
     rows = run_all(args, device)
     for r in rows:
         r["peak_mb"] = peaks.get((r["net"], r["size"], r["impl"]), r["peak_mb"])
-    print(f"{'net':6s} {'size':>5s}  {'implementation':48s} {'ms/image':>10s}  {'peak MB':>8s}  vs reference")
+    print(f"{'net':11s} {'size':>5s}  {'implementation':48s} {'ms':>10s}  {'peak MB':>8s}  vs reference")
     for r in rows:
-        print(f"{r['net']:6s} {r['size']:5d}  {r['impl']:48s} {r['ms']:10.1f}  {r['peak_mb']:8.1f}  "
-              f"x{r['speedup_vs_reference']:.2f}")
+        ratio = f"x{r['speedup_vs_reference']:.2f}" if r["speedup_vs_reference"] else ""
+        if r["peak_mb"] != r["peak_mb"]:  # NaN: not measured (training steps)
+            r["peak_mb"] = None
+        peak = f"{r['peak_mb']:8.1f}" if r["peak_mb"] is not None else f"{'-':>8s}"
+        print(f"{r['net']:11s} {r['size']:5d}  {r['impl']:48s} {r['ms']:10.1f}  {peak}  {ratio}")
     meta = {"torch": torch.__version__, "device": str(device), "threads": torch.get_num_threads(),
             "cpu": platform.processor() or platform.machine(), "repeats": args.repeats, "width": args.width,
             "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),

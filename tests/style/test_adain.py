@@ -44,6 +44,14 @@ def data_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def backbone():
+    """The backbone tiny_config names, built once (a model dir records its fingerprint)."""
+    from ganstyle.style.backbones import build_backbone
+
+    return build_backbone("random", seed=0, announce=False)
+
+
+@pytest.fixture(scope="module")
 def model_dir(data_dir):
     return train_style(tiny_config(data_dir, out=str(data_dir / "trained")), progress=False)
 
@@ -181,13 +189,13 @@ def test_preserve_color_uses_the_recoloured_style(model_dir, encoder, recorder):
     assert (plain - kept).abs().mean() > 1e-3
 
 
-def test_short_training_lowers_loss(tmp_path):
+def test_short_training_lowers_loss(backbone, tmp_path):
     (tmp_path / "content").mkdir()
     (tmp_path / "styles").mkdir()
     save_image(photo("astronaut", 32), tmp_path / "content" / "a.png")
     save_image(photo("immunohistochemistry", 32), tmp_path / "styles" / "s.png")
     cfg = tiny_config(tmp_path, steps=30, batch_size=1, lr=2e-3, load_size=32)
-    out = train_style(cfg, progress=False)
+    out = train_style(cfg, backbone=backbone, progress=False)
     totals = [float(r["total"]) for r in read_csv(out / "metrics.csv")]
     assert len(totals) == 30
     assert sum(totals[-5:]) / 5 < 0.7 * sum(totals[:5]) / 5

@@ -47,15 +47,26 @@ def data_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def backbone():
+    """The backbone tiny_config names, built once (a model dir records its fingerprint)."""
+    from ganstyle.style.backbones import build_backbone
+
+    return build_backbone("random", seed=0, announce=False)
+
+
+@pytest.fixture(scope="module")
 def model_dir(data_dir):
     return train_style(tiny_config(data_dir, out=str(data_dir / "trained"), steps=4), progress=False)
 
 
-def test_network_keeps_odd_sizes():
+def test_network_keeps_odd_sizes_and_starts_as_identity():
     net = TransformNet(width=4, res_blocks=1).eval()
     for h, w in ((37, 53), (101, 63), (8, 9)):
+        x = torch.rand(1, 3, h, w) * 0.9 + 0.05
         with torch.no_grad():
-            assert net(torch.rand(1, 3, h, w)).shape == (1, 3, h, w)
+            y = net(x)
+        assert y.shape == (1, 3, h, w)
+        torch.testing.assert_close(y, x, atol=1e-5, rtol=1e-5)
 
 
 def test_resize_convolution_equals_upsample_then_conv():
@@ -83,6 +94,7 @@ def test_stylize_fast_output_has_input_size(model_dir):
 @pytest.mark.parametrize("res_blocks", [1, 2])
 def test_receptive_radius_formula_matches_gradients(res_blocks):
     net = TransformNet(width=4, res_blocks=res_blocks).eval()
+    torch.nn.init.normal_(net.out.conv.weight, std=0.1)  # a new network starts as the identity
     with frozen_norm_stats(net, torch.rand(1, 3, 64, 64)):  # global statistics would couple every pixel
         assert measure_receptive_radius(net, size=128) == net.receptive_radius()
 
@@ -115,25 +127,27 @@ def test_automatic_tiling_from_memory_budget(model_dir, monkeypatch):
     assert auto.shape == whole.shape and (auto - whole).abs().mean() < 0.05
 
 
-def test_short_training_lowers_loss(data_dir, tmp_path):
+def test_short_training_lowers_loss(data_dir, backbone, tmp_path):
     single = tmp_path / "one"
     single.mkdir()
     save_image(photo("astronaut", 32), single / "a.png")
     cfg = tiny_config(data_dir, out=str(tmp_path / "m"), content_dir=str(single), steps=40, batch_size=1, lr=5e-3)
-    out = train_style(cfg, progress=False)
+    out = train_style(cfg, backbone=backbone, progress=False)
     totals = [float(r["total"]) for r in read_csv(out / "metrics.csv")]
     assert len(totals) == 40
-    assert sum(totals[-5:]) / 5 < 0.6 * sum(totals[:5]) / 5
+    assert sum(totals[-5:]) / 5 < 0.8 * sum(totals[:5]) / 5
     for name in ("config.toml", "final.safetensors", "final.json", "losses.png", "samples/step_00000040.png"):
         assert (out / name).exists(), name
 
 
-def test_resume_equals_uninterrupted_run(data_dir, tmp_path):
-    straight = train_style(tiny_config(data_dir, out=str(tmp_path / "a"), steps=6, checkpoint_every=3), progress=False)
-    first = tiny_config(data_dir, out=str(tmp_path / "b"), steps=3, checkpoint_every=3)
-    train_style(first, progress=False)
-    resumed = train_style(tiny_config(data_dir, out=str(tmp_path / "b"), steps=6, checkpoint_every=3, resume=True),
-                          progress=False)
+def test_resume_equals_uninterrupted_run(data_dir, backbone, tmp_path):
+    def run(out, steps, resume=False):
+        cfg = tiny_config(data_dir, out=str(tmp_path / out), steps=steps, checkpoint_every=3, resume=resume)
+        return train_style(cfg, backbone=backbone, progress=False)
+
+    straight = run("a", 6)
+    run("b", 3)
+    resumed = run("b", 6, resume=True)
     a, b = load_file(straight / "final.safetensors"), load_file(resumed / "final.safetensors")
     assert a.keys() == b.keys()
     for k in a:
@@ -150,6 +164,7 @@ def test_refuses_to_overwrite_a_model_without_resume(model_dir, capsys):
     assert "--resume" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 def test_torchscript_export_round_trip(model_dir, tmp_path, capsys):
     path = tmp_path / "net.pt"
     assert main(["export-style", str(model_dir), "--format", "torchscript", "--out", str(path)]) == 0

@@ -74,7 +74,10 @@ def build_encoder(cfg, device: torch.device, announce: bool = False) -> nn.Modul
     """The backbone a model was trained with (name, weights, pooling and seed from its config)."""
     from ganstyle.style.backbones import build_backbone
 
-    return build_backbone(cfg.backbone, cfg.weights, pooling=cfg.pooling, seed=cfg.seed, device=device,
+    # A weights file that moved since training is looked up the usual way ($GANSTYLE_VGG19_WEIGHTS,
+    # the torch hub cache); the fingerprint check then makes sure it holds the same weights.
+    weights = cfg.weights if cfg.weights and Path(cfg.weights).is_file() else None
+    return build_backbone(cfg.backbone, weights, pooling=cfg.pooling, seed=cfg.seed, device=device,
                           announce=announce)
 
 

@@ -148,6 +148,11 @@ class TransformNet(nn.Module):
         self.up2 = UpNormAct(c3, c2)
         self.up1 = UpNormAct(c2, c1)
         self.out = ConvNormAct(c1, 3, 9, norm=False, act=False)
+        # The output is a correction to the input in logit space: a new network starts as the
+        # identity (content loss 0, only style to learn) and every output lies in (0, 1), so
+        # the loss sees exactly what inference shows (raw outputs drift far outside [0, 1]).
+        nn.init.zeros_(self.out.conv.weight)
+        nn.init.zeros_(self.out.conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size1 = [x.shape[-2], x.shape[-1]]
@@ -156,7 +161,7 @@ class TransformNet(nn.Module):
         h = self.res(self.down3(h))
         h = self.up2(h, size2)
         h = self.up1(h, size1)
-        return self.out(h)
+        return torch.sigmoid(torch.logit(x.float().clamp(1e-3, 1 - 1e-3)) + self.out(h).float())
 
     # Total stride: tiles must start on multiples of it to see the whole image's sampling grid.
     stride = 4

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 import sys
 import time
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from ganstyle.config import field, from_dict, read_config_file, to_dict, write_c
 from ganstyle.errors import GanstyleError
 from ganstyle.io.checkpoints import (capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint,
                                      prune_checkpoints, restore_rng_state, save_checkpoint, sub_state_dict)
-from ganstyle.io.images import IMAGE_EXTENSIONS, image_to_array, list_images, open_image, resize_long_side, save_grid
+from ganstyle.io.images import image_to_array, list_images, open_image, resize_long_side, save_grid
 from ganstyle.io.runlog import append_csv, plot_columns, truncate_csv
 
 METHODS = ("fast", "adain")
@@ -412,12 +411,15 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
     train_net = dist.wrap(net)  # DDP under torchrun; saving and previews use the plain net
     dist.seed_private_rngs(cfg.seed)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
     start = 0
     if resume_stem is not None:
         tensors, state = load_checkpoint(resume_stem)
         net.load_state_dict(sub_state_dict(tensors, "net"))
         opt.load_state_dict(state["optimizer"])
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
         restore_rng_state(state["rng"], {"data": gen})
         start = int(state["step"])
         dist.seed_private_rngs(cfg.seed, start)  # the checkpoint holds rank 0's generators
@@ -428,12 +430,16 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
         write_config(out / "config.toml", cfg, header=f"ganstyle train-style --method {cfg.method}: resolved settings")
 
     preview_content = content.center(4).to(device)
-    preview_style = styles.center(4).to(device) if styles is not None else None
+    preview_style = None
+    if styles is not None:  # pair every preview content image with a style, cycling the styles
+        some = styles.center(4)
+        preview_style = some[torch.arange(len(preview_content)) % len(some)].to(device)
 
     def save(step: int, stem: Path, resumable: bool = True) -> None:
         state: dict[str, Any] = {"step": step, "method": cfg.method, "config": to_dict(cfg)}
         if resumable:
-            state.update(optimizer=opt.state_dict(), rng=capture_rng_state({"data": gen}))
+            state.update(optimizer=opt.state_dict(), rng=capture_rng_state({"data": gen}),
+                         scaler=scaler.state_dict() if scaler.is_enabled() else {})
         save_checkpoint(stem, {f"net.{k}": v for k, v in net.state_dict().items()}, state)
 
     def sample(step: int) -> None:
