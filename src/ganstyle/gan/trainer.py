@@ -313,8 +313,8 @@ class GANTrainer:
                 self.step += 1
                 self.G_ema.update(self.G, self.step)
                 pbar.update(1)
-                stop.requested = self.dist.agree_to_stop(stop.requested)
-                final = self.step == cfg.steps or stop.requested
+                stopping = self.dist.agree_to_stop(stop.requested)  # all ranks stop at the same step
+                final = self.step == cfg.steps or stopping
                 if self.step % cfg.log_every == 0 or final:
                     pbar.set_postfix(self.log(), refresh=False)
                 if _due(self.step, cfg.sample_every) or final:
@@ -323,7 +323,7 @@ class GANTrainer:
                     self.evaluate()
                 if _due(self.step, cfg.ckpt_every) or final:
                     self.save()
-                if stop.requested:
+                if stopping:
                     pbar.close()
                     if self.dist.is_main:
                         print(f"stopped at step {self.step}; checkpoint saved; continue with: ganstyle train --resume {self.run_dir}",
