@@ -175,3 +175,17 @@ def test_conditional_training(tiny_dcgan_cfg, tmp_path):
     with pytest.raises(GanstyleError, match="--conditional"):
         GANTrainer(TrainConfig(**{**vars(tiny_dcgan_cfg), "data": "folder:x", "conditional": True}), tmp_path,
                    dataset=types.SimpleNamespace(num_classes=None, shape=(1, 8, 8), kind="images"))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
+def test_cuda_training_and_resume(precision, tiny_dcgan_cfg, tmp_path):
+    cfg = TrainConfig(**{**vars(tiny_dcgan_cfg), "device": "cuda", "precision": precision, "image_size": 16,
+                         "loss": "wgan-gp" if precision == "fp16" else "ns"})
+    run = train_gan(cfg, out=tmp_path / "run", progress=False)
+    train_gan(resume=run, steps=2 * cfg.steps, progress=False)
+    _, state = _final_tensors(run)
+    assert state["step"] == 2 * cfg.steps
+    x = load_generator(run, device="cuda").generate(8)
+    assert x.device.type == "cpu" and x.shape == (8, 1, 16, 16) and torch.isfinite(x).all()

@@ -75,9 +75,9 @@ def generate_from(G: nn.Module, n: int, *, seed: int = 0, batch_size: int = 256,
                 y = torch.as_tensor(labels, dtype=torch.long).expand(n) if torch.as_tensor(labels).dim() == 0 \
                     else torch.as_tensor(labels, dtype=torch.long)
                 if y.shape[0] != n or int(y.min()) < 0 or int(y.max()) >= G.num_classes:
-                    raise GanstyleError(f"--labels: need {n} labels in 0..{G.num_classes - 1}")
+                    raise GanstyleError(f"--label: need {n} labels in 0..{G.num_classes - 1}")
         elif labels is not None:
-            raise GanstyleError("--labels: this generator is not class-conditional")
+            raise GanstyleError("--label: this generator is not class-conditional (trained without --conditional)")
         kw = {"truncation": truncation} if truncation is not None and getattr(G, "truncation", None) == "forward" else {}
         out = []
         for i in range(0, n, batch_size):

