@@ -26,10 +26,12 @@ from ganstyle.io.runlog import read_csv
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
-# A wgan-gp MLP: no batch norm (so 2 x B must equal 1 x 2B), two critic steps per G step,
-# and a gradient penalty, whose double backward must also be averaged by DDP.
+# A wgan-gp MLP: no batch norm (so 2 x B must equal 1 x 2B), two critic steps per G step, a
+# gradient penalty (double backward through the plain D) and R1 (double backward through
+# DDP's own forward pass): both second-order terms must be averaged over the processes too.
 MLP_FLAGS = {"data": "ring8", "data_n": 512, "model": "mlp", "latent_dim": 4, "g_width": 16, "d_width": 16,
-             "depth": 2, "batch_size": 16, "loss": "wgan-gp", "n_critic": 2, "log_every": 1, "sample_every": 0,
+             "depth": 2, "batch_size": 16, "loss": "wgan-gp", "n_critic": 2, "r1_gamma": 1.0, "log_every": 1,
+             "sample_every": 0,
              "ckpt_every": 1, "keep_checkpoints": 0, "device": "cpu"}
 
 
