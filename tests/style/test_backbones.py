@@ -115,6 +115,7 @@ def test_random_backbone_deterministic_and_shapes(random_net):
     x = torch.rand(2, 3, 64, 48)
     layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
     a = random_net(x, layers)
+    bb._RANDOM_CACHE.clear()  # rebuild from scratch, calibration included
     b = bb.random_backbone(seed=0, pooling="avg")(x, layers)
     c = bb.random_backbone(seed=1, pooling="avg")(x, ["relu3_1"])
     for n in layers:

@@ -10,7 +10,8 @@ style works at inference without retraining, which also allows the paper's contr
 * ``mask`` images route styles to regions: each style's statistics are applied to the
   content features under its mask, normalised with the statistics *of that region*;
 * ``preserve_color`` first gives the style image the content's colour distribution
-  (mean and covariance in RGB), so only the texture is transferred.
+  (mean and covariance in RGB, ``color.match_color_histogram``), so only the texture is
+  transferred.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganstyle.errors import GanstyleError
+from ganstyle.style.color import match_color_histogram
 from ganstyle.style.fast import UpsampleConv
 
 EPS = 1e-5
@@ -143,34 +145,10 @@ def check_weights(weights: Sequence[float] | None, n_styles: int) -> list[float]
         return None
     weights = [float(w) for w in weights]
     if len(weights) != n_styles:
-        raise GanstyleError(f"--style-weights: got {len(weights)} weights for {n_styles} style image(s); give one per style")
+        raise GanstyleError(f"--style-blend: got {len(weights)} weights for {n_styles} style image(s); give one per style")
     if any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise GanstyleError("--style-weights: weights must be non-negative and not all zero")
+        raise GanstyleError("--style-blend: weights must be non-negative and not all zero")
     return weights
-
-
-def match_color(style: torch.Tensor, content: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Give ``style`` (3, H, W) the mean and colour covariance of ``content`` (3, h, w).
-
-    The affine map ``x -> C_c^{1/2} C_s^{-1/2} (x - mu_s) + mu_c`` (symmetric square roots)
-    is the colour-histogram matching of Gatys et al. 2017 ("Preserving color", option 1).
-    """
-    def stats(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = img.reshape(3, -1).double()
-        mu = x.mean(dim=1, keepdim=True)
-        xc = x - mu
-        return mu, xc @ xc.T / x.shape[1] + eps * torch.eye(3, dtype=torch.float64)
-
-    def sqrtm(c: torch.Tensor, inverse: bool = False) -> torch.Tensor:
-        vals, vecs = torch.linalg.eigh(c)
-        vals = vals.clamp_min(eps)
-        return vecs @ torch.diag(vals.rsqrt() if inverse else vals.sqrt()) @ vecs.T
-
-    mu_s, cov_s = stats(style)
-    mu_c, cov_c = stats(content)
-    transform = sqrtm(cov_c) @ sqrtm(cov_s, inverse=True)
-    out = transform @ (style.reshape(3, -1).double() - mu_s) + mu_c
-    return out.reshape(style.shape).float().clamp(0, 1)
 
 
 # ---------------------------------------------------------------------------- inference
@@ -263,7 +241,7 @@ def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence
         raise GanstyleError("--style: give at least one style image")
     weights = check_weights(weights, len(styles))
     if weights is not None and mask is not None:
-        raise GanstyleError("--style-weights and --mask cannot be combined: masks already say which style goes where")
+        raise GanstyleError("--style-blend and --mask cannot be combined: masks already say which style goes where")
     x = _as_batch(content_img, "content image")
     h, w = x.shape[-2:]
     masks = _prepare_masks(mask, len(styles), (h, w))
@@ -276,7 +254,7 @@ def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence
             s = F.interpolate(s, size=(max(8, round(s.shape[2] * scale)), max(8, round(s.shape[3] * scale))),
                               mode="bilinear", antialias=True, align_corners=False)
         if preserve_color:
-            s = match_color(s[0], x[0])[None]
+            s = match_color_histogram(s[0], x[0])[None]
         with torch.no_grad(), autocast(dev, precision):
             f = encoder(s.to(dev), [layer])[layer].float()
         style_stats.append(mean_std(f, EPS))

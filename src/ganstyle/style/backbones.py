@@ -155,8 +155,9 @@ class FeatureBackbone(nn.Module):
         for n in names:
             if n.startswith("pool"):
                 h, w = max(1, h // 2), max(1, w // 2)
-            c = getattr(self.stack[n], "out_channels", c)
-            total += c * h * w
+            m = self.stack[n]
+            c = getattr(m, "out_channels", c)
+            total += c * h * w * getattr(m, "activation_copies", 1)
         return total * batch * bytes_per_value
 
 
@@ -341,7 +342,7 @@ class MultiSizeConv(nn.Module):
         self.groups = list(groups)
         self.convs = nn.ModuleList()
         for cout, k, dil, zero_mean in self.groups:
-            conv = nn.Conv2d(in_channels, cout, k, padding=dil * (k // 2), dilation=dil, padding_mode="reflect")
+            conv = nn.Conv2d(in_channels, cout, k, padding=dil * (k // 2), dilation=dil, padding_mode="replicate")
             w = torch.randn(cout, in_channels, k, k, generator=generator)
             if zero_mean and k > 1:
                 w -= w.mean(dim=(2, 3), keepdim=True)
@@ -352,6 +353,7 @@ class MultiSizeConv(nn.Module):
                 conv.bias.zero_()
             self.convs.append(conv)
         self.out_channels = sum(g[0] for g in self.groups)
+        self.activation_copies = 2  # the groups' outputs, then their concatenation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([conv(x) for conv in self.convs], dim=1)
@@ -369,7 +371,7 @@ class MultiSizeConv(nn.Module):
 
 # (layer name, [(channels, kernel, dilation, zero_mean), ...]) in order; a "pool" before each new block.
 RANDOM_LAYOUT: tuple[tuple[str, tuple[tuple[int, int, int, bool], ...]], ...] = (
-    ("conv1_1", ((16, 1, 1, False), (32, 3, 1, True), (32, 5, 1, True), (32, 7, 1, True), (16, 11, 1, True))),
+    ("conv1_1", ((16, 1, 1, False), (24, 3, 1, True), (16, 5, 1, True), (8, 5, 2, True))),
     ("conv2_1", ((96, 3, 1, True), (32, 3, 2, True))),
     ("conv3_1", ((192, 3, 1, True), (64, 3, 2, True))),
     ("conv4_1", ((384, 3, 1, True), (128, 3, 2, True))),
@@ -394,12 +396,16 @@ def calibration_image(size: int = 256, seed: int = 0) -> torch.Tensor:
     return (0.45 + 0.22 * img).clamp(0, 1).unsqueeze(0)
 
 
+_RANDOM_CACHE: dict[tuple, dict[str, torch.Tensor]] = {}
+
+
 def random_backbone(seed: int = 0, *, pooling: str = "max", width: float = 1.0,
                     device: torch.device | str = "cpu") -> FeatureBackbone:
     """A deterministic random-filter pyramid with VGG's layer names (no download).
 
     ``width`` scales every layer's channel count (e.g. 0.5 for speed, 2 for quality).
     """
+    key = (int(seed), pooling, float(width))
     g = torch.Generator().manual_seed(int(seed))
     layers: list[tuple[str, nn.Module]] = []
     cin, block_prev = 3, 1
@@ -414,6 +420,9 @@ def random_backbone(seed: int = 0, *, pooling: str = "max", width: float = 1.0,
         layers.append(("relu" + name[4:], _Relu(conv.out_channels)))
         cin = conv.out_channels
     net = FeatureBackbone("random", layers, pooling=pooling, source=f"random filters, seed {seed}")
+    if key in _RANDOM_CACHE:  # the calibration pass is the slow part of building one
+        net.load_state_dict(_RANDOM_CACHE[key])
+        return net.to(device)
     # Calibrate layer by layer on a fixed image so each layer's pre-activation is ~N(0, 1):
     # Gram magnitudes then match across layers and the style weights stay meaningful.
     with torch.no_grad():
@@ -423,6 +432,7 @@ def random_backbone(seed: int = 0, *, pooling: str = "max", width: float = 1.0,
             if isinstance(m, MultiSizeConv):
                 m.calibrate(x)
             x = m(x)
+    _RANDOM_CACHE[key] = {k: v.clone() for k, v in net.state_dict().items()}
     return net.to(device)
 
 

@@ -6,7 +6,9 @@ reflection padding everywhere (no dark borders), instance normalisation (Ulyanov
 by a convolution instead of transposed convolutions, which leave checkerboard artifacts
 (Odena et al. 2016). The upsampling goes back to the exact size of the matching
 downsampling stage, so any input size works, odd ones included, and the output always has
-the input's size.
+the input's size. The upsampling convolutions run at the low resolution (``UpsampleConv``),
+and the network outputs a logit-space correction of its input, so it starts as the identity
+and its output always lies in (0, 1).
 
 Instance norm makes every output pixel depend on statistics of the *whole* image. For
 tiled inference those statistics are computed once (on the whole image, or a downscaled
