@@ -50,6 +50,7 @@ def register(sub) -> None:
 
 def _train(args) -> int:
     from ganstyle.config import resolve_config
+    from ganstyle.distributed import is_main_process
     from ganstyle.errors import GanstyleError
     from ganstyle.gan.trainer import TrainConfig, load_run_config, train_gan
 
@@ -68,7 +69,8 @@ def _train(args) -> int:
         if done >= cfg.steps:
             print(f"{args.resume} is already at step {done} (--steps {cfg.steps}); give a larger --steps to train on")
     run = train_gan(cfg, out=args.out, resume=args.resume, progress=not args.no_progress)
-    print(f"run: {run}  (samples: {run / 'samples'}, losses: {run / 'losses.png'})")
+    if is_main_process():  # one line per job, not one per torchrun process
+        print(f"run: {run}  (samples: {run / 'samples'}, losses: {run / 'losses.png'})")
     return 0
 
 

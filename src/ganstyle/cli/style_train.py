@@ -42,6 +42,7 @@ def register(sub) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from ganstyle.distributed import is_main_process
     from ganstyle.style.train import StyleTrainConfig, train_style
 
     base = None
@@ -50,7 +51,8 @@ def _train(args: argparse.Namespace) -> int:
         base = read_config_file(Path(out) / "config.toml")  # a resumed run keeps its settings
     cfg = resolve_config(StyleTrainConfig, args, config_path=args.config, base=base)
     model_dir = train_style(cfg)
-    print(f"model: {model_dir}  (final.safetensors, samples/, metrics.csv, losses.png)")
+    if is_main_process():  # one line per job, not one per torchrun process
+        print(f"model: {model_dir}  (final.safetensors, samples/, metrics.csv, losses.png)")
     return 0
 
 

@@ -117,10 +117,16 @@ def _input_grad_norm2(D, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tenso
 
 
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None = None, *,
-                     center: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
-    """WGAN-GP: E[(||∇D(x̂)|| - center)²] at x̂ uniformly between paired real and fake samples."""
+                     center: float = 1.0, generator: torch.Generator | None = None,
+                     alpha: torch.Tensor | None = None) -> torch.Tensor:
+    """WGAN-GP: E[(||∇D(x̂)|| - center)²] at x̂ uniformly between paired real and fake samples.
+
+    ``alpha`` (one weight per sample) replaces the uniform draw, e.g. a slice of a batch-wide draw.
+    """
     shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    alpha = torch.rand(shape, device=real.device, dtype=real.dtype, generator=generator)
+    if alpha is None:
+        alpha = torch.rand(shape, device=real.device, dtype=real.dtype, generator=generator)
+    alpha = alpha.to(real.dtype).view(shape)
     mixed = torch.lerp(real.detach(), fake.detach(), alpha)
     norm = (_input_grad_norm2(D, mixed, y) + 1e-12).sqrt()
     return (norm - center).pow(2).mean()

@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from ganstyle import distributed
 from ganstyle.config import field, from_dict, read_config_file, to_dict, write_config
 from ganstyle.errors import GanstyleError
 from ganstyle.gan.ema import EMA
@@ -82,6 +83,9 @@ class TrainConfig:
     device: str = field("auto", help="auto, cpu, cuda or cuda:N")
     precision: str = field("fp32", help="fp32, bf16 (autocast; fast on CPUs with AMX and on recent GPUs) or fp16 (GPU only)",
                            choices=("fp32", "bf16", "fp16"))
+    channels_last: bool = field(False, help="channels-last memory format for conv models (faster with bf16/fp16 on GPUs)")
+    compile: bool = field(False, help="torch.compile the training forward passes (slow start; see README 'Scaling up')")
+    sync_bn: bool = field(False, help="under torchrun on GPUs: batch-norm statistics over the global batch (SyncBatchNorm)")
     log_every: int = field(50, help="steps between loss log lines (and NaN checks)")
     sample_every: int = field(500, help="steps between fixed-noise sample grids (0 = only at the end)")
     ckpt_every: int = field(1000, help="steps between checkpoints (0 = only at the end)")
@@ -193,10 +197,13 @@ class GANTrainer:
     def __init__(self, cfg: TrainConfig, run_dir: str | Path, dataset=None):
         self.cfg = cfg = resolve_defaults(cfg)
         self.run_dir = Path(run_dir)
-        self.device = resolve_device(cfg.device)
+        self.dist = distributed.setup(resolve_device(cfg.device))  # a world of one unless launched by torchrun
+        self.device = self.dist.device
         check_precision(cfg.precision, self.device)
+        self.dist.local_batch(cfg.batch_size)  # --batch-size is global; it must split over the processes
         self.loss = get_loss(cfg.loss, cfg.label_smoothing)
-        self.dataset = dataset if dataset is not None else load_training_data(cfg)
+        with self.dist.main_first():
+            self.dataset = dataset if dataset is not None else load_training_data(cfg)
         ds = self.dataset
         if cfg.conditional and not ds.num_classes:
             raise GanstyleError(f"--conditional: dataset {cfg.data!r} has no labels")
@@ -208,6 +215,13 @@ class GANTrainer:
         G, D = build_models(cfg, self.data_shape, self.num_classes)
         self.G, self.D = G.to(self.device), D.to(self.device)
         self.G_ema = EMA(self.G, cfg.ema_decay)
+        if cfg.channels_last:
+            self.G.to(memory_format=torch.channels_last), self.D.to(memory_format=torch.channels_last)
+        if cfg.sync_bn:
+            self.G, self.D = self.dist.convert_sync_batchnorm(self.G), self.dist.convert_sync_batchnorm(self.D)
+        # Training steps call these (DDP / compiled); saving, EMA and gradient penalties use the plain modules.
+        self.G_train, self.D_train = self.dist.wrap(self.G, compile=cfg.compile), self.dist.wrap(self.D, compile=cfg.compile)
+        self.dist.seed_private_rngs(cfg.seed)
         self.opt_G = _adam(self.G.parameters(), cfg.g_lr, (cfg.beta1, cfg.beta2), self.device)
         self.opt_D = _adam(self.D.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2), self.device)
         fp16 = cfg.precision == "fp16"
@@ -216,7 +230,7 @@ class GANTrainer:
 
         self.x = ds.x.to(self.device)
         self.y = ds.y.to(self.device) if (ds.y is not None and self.num_classes) else None
-        self.sampler = BatchSampler(len(ds), cfg.batch_size, cfg.seed, self.device)
+        self.sampler = BatchSampler(len(ds), cfg.batch_size, cfg.seed, self.device)  # global batches
         self.noise = torch.Generator(self.device).manual_seed(cfg.seed + 1)
         fixed = torch.Generator().manual_seed(cfg.seed + 2)
         n_fixed = cfg.n_samples * (20 if self.is_points else 1)
@@ -228,20 +242,22 @@ class GANTrainer:
     # ------------------------------------------------------------ one step
 
     def latents(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """This process's slice of ``n`` latents (n is the global batch: see ganstyle.distributed)."""
         z = torch.randn(n, self.G.latent_dim, device=self.device, generator=self.noise)
         y = (torch.randint(self.num_classes, (n,), device=self.device, generator=self.noise)
              if self.num_classes else None)
-        return z, y
+        return self.dist.shard(z), self.dist.shard(y)
 
     def real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        idx = self.sampler.next()
+        idx = self.dist.shard(self.sampler.next())
         return self.x[idx], (self.y[idx] if self.y is not None else None)
 
     def d_regularizer(self, real, fake, y_real, real_logits) -> torch.Tensor | None:
         """Extra discriminator terms, computed in fp32 (double backward under autocast is fragile)."""
         cfg, terms = self.cfg, []
         if cfg.gp_weight:
-            terms.append(cfg.gp_weight * gradient_penalty(self.D, real, fake.float(), y_real, generator=self.noise))
+            alpha = self.dist.shard(torch.rand(cfg.batch_size, device=self.device, generator=self.noise))
+            terms.append(cfg.gp_weight * gradient_penalty(self.D, real, fake.float(), y_real, alpha=alpha))
         if cfg.r1_gamma:
             shared = real_logits if real.requires_grad else None  # fp32: reuse the loss's forward pass
             terms.append(0.5 * cfg.r1_gamma * r1_penalty(self.D, real, y_real, real_logits=shared))
@@ -251,11 +267,11 @@ class GANTrainer:
         real, y_real = self.real_batch()
         if self.cfg.r1_gamma and self.cfg.precision == "fp32":
             real = real.requires_grad_(True)
-        z, y_fake = self.latents(real.shape[0])
+        z, y_fake = self.latents(self.cfg.batch_size)
         with autocast(self.device, self.cfg.precision):
             with torch.no_grad():
-                fake = self.G(z, y_fake)
-            real_logits, fake_logits = self.D(real, y_real).float(), self.D(fake, y_fake).float()
+                fake = self.G_train(z, y_fake)
+            real_logits, fake_logits = self.D_train(real, y_real).float(), self.D_train(fake, y_fake).float()
             loss = self.loss.d_loss(real_logits, fake_logits)
         reg = self.d_regularizer(real, fake, y_real, real_logits)
         total = loss if reg is None else loss + reg
@@ -275,7 +291,7 @@ class GANTrainer:
         z, y = self.latents(self.cfg.batch_size)
         self.D.requires_grad_(False)  # no weight gradients for D in the G update
         with autocast(self.device, self.cfg.precision):
-            loss = self.loss.g_loss(self.D(self.G(z, y), y).float())
+            loss = self.loss.g_loss(self.D_train(self.G_train(z, y), y).float())
         self.opt_G.zero_grad(set_to_none=True)
         self.scaler_G.scale(loss).backward()
         self.scaler_G.step(self.opt_G)
@@ -290,7 +306,7 @@ class GANTrainer:
         from tqdm.auto import tqdm
 
         cfg = self.cfg
-        pbar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, unit="step", dynamic_ncols=True,
+        pbar = tqdm(total=cfg.steps, initial=self.step, disable=not (progress and self.dist.is_main), unit="step", dynamic_ncols=True,
                     desc=f"{cfg.model} on {cfg.data}")
         with _StopRequest() as stop:
             while self.step < cfg.steps:
@@ -300,7 +316,8 @@ class GANTrainer:
                 self.step += 1
                 self.G_ema.update(self.G, self.step)
                 pbar.update(1)
-                final = self.step == cfg.steps or stop.requested
+                stopping = self.dist.agree_to_stop(stop.requested)  # all ranks stop at the same step
+                final = self.step == cfg.steps or stopping
                 if self.step % cfg.log_every == 0 or final:
                     pbar.set_postfix(self.log(), refresh=False)
                 if _due(self.step, cfg.sample_every) or final:
@@ -309,10 +326,11 @@ class GANTrainer:
                     self.evaluate()
                 if _due(self.step, cfg.ckpt_every) or final:
                     self.save()
-                if stop.requested:
+                if stopping:
                     pbar.close()
-                    print(f"stopped at step {self.step}; checkpoint saved; continue with: ganstyle train --resume {self.run_dir}",
-                          file=sys.stderr)
+                    if self.dist.is_main:
+                        print(f"stopped at step {self.step}; checkpoint saved; continue with: ganstyle train --resume {self.run_dir}",
+                              file=sys.stderr)
                     raise KeyboardInterrupt
         pbar.close()
         return self.run_dir
@@ -328,6 +346,7 @@ class GANTrainer:
     def _check_finite(self) -> dict[str, float]:
         """Turn the window's sums into means (the only host sync) and stop on NaN/Inf."""
         w = self.window
+        self.dist.mean_([w[k] for k in ("d_loss", "d_real", "d_fake", "d_reg", "g_loss")])
         d_n, g_n = max(w["d_steps"], 1), max(w["g_steps"], 1)
         vals = {k: w[k].item() / d_n for k in ("d_loss", "d_real", "d_fake", "d_reg")}
         vals["g_loss"] = w["g_loss"].item() / g_n
@@ -348,8 +367,9 @@ class GANTrainer:
         if self.cfg.gp_weight or self.cfg.r1_gamma:
             row["d_reg"] = vals["d_reg"]
         row["img_per_s"] = self.window["g_steps"] * self.cfg.batch_size / max(seconds, 1e-9)
-        append_csv(self.run_dir / "metrics.csv", [row])
-        append_jsonl(self.run_dir / "metrics.jsonl", row)
+        if self.dist.is_main:
+            append_csv(self.run_dir / "metrics.csv", [row])
+            append_jsonl(self.run_dir / "metrics.jsonl", row)
         self._reset_window()
         return {"d": round(row["d_loss"], 4), "g": round(row["g_loss"], 4), "img/s": round(row["img_per_s"])}
 
@@ -364,6 +384,8 @@ class GANTrainer:
         from ganstyle.io.images import save_grid
 
         path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
+        if not self.dist.is_main:
+            return path
         path.parent.mkdir(parents=True, exist_ok=True)
         G = self.G_ema.model
         out = torch.cat([G(z, y).float().cpu() for z, y in _chunks(self.fixed_z, self.fixed_y, 256)])
@@ -381,6 +403,8 @@ class GANTrainer:
         metrics = [m.strip() for m in self.cfg.eval_metrics.split(",") if m.strip()]
         if not metrics:
             raise GanstyleError("--eval-every needs --eval-metrics, e.g. fid,kid (images) or modes (2-D data)")
+        if not self.dist.is_main:
+            return {}
         result = evaluate_generator(self.generate, self.dataset, metrics, self.cfg.eval_n, self.cfg.seed, self.device)
         row = {"step": self.step, **{k: float(v) for k, v in result.items()}}
         append_csv(self.run_dir / "metrics.csv", [row])
@@ -393,6 +417,9 @@ class GANTrainer:
 
     def save(self) -> Path:
         self._check_finite()  # never write a checkpoint from diverged weights
+        folder = self.run_dir / "checkpoints"
+        if not self.dist.is_main:
+            return checkpoint_stem(folder, self.step)
         tensors = {}
         for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema.model)):
             tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
@@ -406,7 +433,6 @@ class GANTrainer:
             "sampler": self.sampler.state_dict(),
             "rng": capture_rng_state({"noise": self.noise}),
         }
-        folder = self.run_dir / "checkpoints"
         stem = checkpoint_stem(folder, self.step)
         save_checkpoint(stem, tensors, state)
         prune_checkpoints(folder, self.cfg.keep_checkpoints, protect=(stem,))
@@ -428,6 +454,7 @@ class GANTrainer:
         self.sampler.load_state_dict(state["sampler"])
         restore_rng_state(state["rng"], {"noise": self.noise})
         self.step = int(state["step"])
+        self.dist.seed_private_rngs(self.cfg.seed, self.step)  # the checkpoint holds rank 0's generators
         self._reset_window()
 
 
@@ -487,11 +514,13 @@ def train_gan(config: TrainConfig | None = None, *, out: str | Path | None = Non
         if stem is None:
             raise GanstyleError(f"--resume {run_dir}: no checkpoint found in {run_dir / 'checkpoints'}")
         trainer.load(stem)
-        truncate_csv(run_dir / "metrics.csv", trainer.step)
-        _truncate_jsonl(run_dir / "metrics.jsonl", trainer.step)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_config(run_dir / "config.toml", trainer.cfg,
-                 header="ganstyle train config (resolved); reuse with: ganstyle train --config config.toml --out NEW_RUN")
+        if trainer.dist.is_main:
+            truncate_csv(run_dir / "metrics.csv", trainer.step)
+            _truncate_jsonl(run_dir / "metrics.jsonl", trainer.step)
+    if trainer.dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_config(run_dir / "config.toml", trainer.cfg,
+                     header="ganstyle train config (resolved); reuse with: ganstyle train --config config.toml --out NEW_RUN")
     if trainer.step >= trainer.cfg.steps:
         return run_dir
     return trainer.train(progress=progress)

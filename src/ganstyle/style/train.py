@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
+from ganstyle import distributed
 from ganstyle.config import field, from_dict, read_config_file, to_dict, write_config
 from ganstyle.errors import GanstyleError
 from ganstyle.io.checkpoints import (capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint,
@@ -366,8 +367,10 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
         config = dataclasses.replace(config, **overrides)
     cfg = resolve_defaults(config)
     validate(cfg)
-    device = resolve_device(cfg.device)
+    dist = distributed.setup(resolve_device(cfg.device))  # a world of one unless launched by torchrun
+    device = dist.device
     check_precision(cfg.precision, device)
+    dist.local_batch(cfg.batch_size)  # --batch-size is global; it must split over the processes
     out = Path(cfg.out)
     ckpt_dir = out / "checkpoints"
     resume_stem = latest_checkpoint(ckpt_dir) if cfg.resume else None
@@ -382,7 +385,8 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
         styles = ImageSource(cfg.style_dir, crop=cfg.image_size, load_size=cfg.load_size,
                              max_images=cfg.max_images, flag="--style-dir")
     if backbone is None:
-        backbone = build_training_backbone(cfg, device, announce=progress)
+        with dist.main_first():  # rank 0 fetches the weights, the others then read its cache
+            backbone = build_training_backbone(cfg, device, announce=progress and dist.is_main)
         cfg.backbone = resolved_backbone_name(backbone, cfg.backbone)
     if isinstance(backbone, nn.Module):
         backbone.to(device).eval().requires_grad_(False)
@@ -404,6 +408,8 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
     net = method.net.to(device)
     if cfg.channels_last:
         net.to(memory_format=torch.channels_last)
+    train_net = dist.wrap(net)  # DDP under torchrun; saving and previews use the plain net
+    dist.seed_private_rngs(cfg.seed)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
@@ -416,9 +422,12 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
             scaler.load_state_dict(state["scaler"])
         restore_rng_state(state["rng"], {"data": gen})
         start = int(state["step"])
-        truncate_csv(out / "metrics.csv", start)
-    out.mkdir(parents=True, exist_ok=True)
-    write_config(out / "config.toml", cfg, header=f"ganstyle train-style --method {cfg.method}: resolved settings")
+        dist.seed_private_rngs(cfg.seed, start)  # the checkpoint holds rank 0's generators
+        if dist.is_main:
+            truncate_csv(out / "metrics.csv", start)
+    if dist.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        write_config(out / "config.toml", cfg, header=f"ganstyle train-style --method {cfg.method}: resolved settings")
 
     preview_content = content.center(4).to(device)
     preview_style = None
@@ -445,11 +454,13 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
     for step in range(start + 1, cfg.steps + 1):
         for group in opt.param_groups:
             group["lr"] = _lr(cfg, step - 1)
-        c = content.sample(cfg.batch_size, gen).to(device)
-        s = styles.sample(cfg.batch_size, gen).to(device) if styles is not None else None
+        # Every rank draws the global batch's crops from the shared stream and keeps its slice.
+        c = distributed.pin_to_device(dist.shard(content.sample(cfg.batch_size, gen)), device)
+        s = distributed.pin_to_device(dist.shard(styles.sample(cfg.batch_size, gen)), device) if styles is not None else None
         if cfg.channels_last:
             c = c.contiguous(memory_format=torch.channels_last)
-        losses = method.losses(c, s)
+        with distributed.swapped(method, "net", train_net):
+            losses = method.losses(c, s)
         loss = losses["total"]
         if not torch.isfinite(loss):
             raise GanstyleError(f"training diverged at step {step} (loss {float(loss)}); lower --lr or the loss weights")
@@ -458,14 +469,18 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
         scaler.step(opt)
         scaler.update()
         if step % cfg.log_every == 0 or step == cfg.steps:
+            logged = {k: v.detach().float().clone() for k, v in losses.items()}
+            dist.mean_(list(logged.values()))  # the global batch's losses, as one process would log them
             now = time.perf_counter()
-            row = {"step": step, **{k: float(v.detach()) for k, v in losses.items()}, "lr": _lr(cfg, step - 1),
+            row = {"step": step, **{k: float(v) for k, v in logged.items()}, "lr": _lr(cfg, step - 1),
                    "sec_per_step": (now - t0) / max(step - last_log, 1)}
             t0, last_log = now, step
             rows.append(row)
-            if progress:
-                print(f"step {step}/{cfg.steps}  " + "  ".join(f"{k} {float(v.detach()):.4g}" for k, v in losses.items()),
+            if progress and dist.is_main:
+                print(f"step {step}/{cfg.steps}  " + "  ".join(f"{k} {float(v):.4g}" for k, v in logged.items()),
                       file=sys.stderr)
+        if not dist.is_main:
+            continue
         if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step != cfg.steps:
             append_csv(out / "metrics.csv", rows)
             rows = []
@@ -475,6 +490,8 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
             net.eval()
             sample(step)
             net.train()
+    if not dist.is_main:
+        return out
     append_csv(out / "metrics.csv", rows)
     net.eval()
     save(cfg.steps, checkpoint_stem(ckpt_dir, cfg.steps))
