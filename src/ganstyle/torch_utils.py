@@ -72,5 +72,24 @@ def default_threads() -> int:
     return int(env) if env and env.isdigit() else (os.cpu_count() or 1)
 
 
+def available_memory(device: torch.device, unknown: int = 4 << 30) -> int:
+    """Bytes still free for a computation on ``device``: free GPU memory on CUDA, MemAvailable
+    on the CPU; ``unknown`` when the system does not say."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return unknown
+
+
 def count_parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())

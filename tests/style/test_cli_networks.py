@@ -1,8 +1,6 @@
 """``ganstyle stylize --method fast|adain``: the CLI/API layer over the trained networks."""
 
-import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from ganstyle.cli import main

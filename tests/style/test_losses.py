@@ -1,4 +1,3 @@
-import pytest
 import torch
 
 from ganstyle.style import losses

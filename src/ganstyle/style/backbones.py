@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ganstyle.errors import GanstyleError

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganstyle.io.images import make_grid, save_image
+from ganstyle.io.images import save_image
 
 # Night-sky palette: deep blues, teal, warm yellows (RGB 0..255).
 PALETTE = np.array([

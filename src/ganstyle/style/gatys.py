@@ -23,7 +23,6 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
@@ -35,7 +34,7 @@ from ganstyle.io.images import save_image
 from ganstyle.style import color
 from ganstyle.style.backbones import FeatureBackbone, build_backbone
 from ganstyle.style.losses import content_loss, gram_matrix, tv_loss
-from ganstyle.torch_utils import autocast, check_precision, resolve_device
+from ganstyle.torch_utils import autocast, available_memory, check_precision, resolve_device
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 INITS = ("content", "style", "noise")
@@ -99,24 +98,6 @@ def scale_sizes(full: tuple[int, int], scales: int) -> list[tuple[int, int]]:
     return sizes
 
 
-def available_memory(device: torch.device) -> int:
-    """Bytes that can still be allocated on ``device`` (best effort; large if unknown)."""
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(free)
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 1 << 50
-
-
 def estimate_peak_bytes(backbone: FeatureBackbone, hw: tuple[int, int], layers: Sequence[str],
                         precision: str = "fp32") -> int:
     """Peak memory of one optimisation step at ``hw``: every activation is kept for the backward
@@ -136,7 +117,7 @@ def estimate_peak_bytes(backbone: FeatureBackbone, hw: tuple[int, int], layers: 
 def check_memory(backbone: FeatureBackbone, hw: tuple[int, int], layers: Sequence[str], device: torch.device,
                  precision: str = "fp32", flag: str = "--size") -> None:
     need = estimate_peak_bytes(backbone, hw, layers, precision)
-    have = available_memory(device)
+    have = available_memory(device, unknown=1 << 50)
     if need > 0.85 * have:
         gib = 1024**3
         raise GanstyleError(

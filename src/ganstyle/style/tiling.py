@@ -11,12 +11,12 @@ every tile would be normalised differently.
 from __future__ import annotations
 
 import math
-import os
 from typing import Callable
 
 import torch
 
 from ganstyle.errors import GanstyleError
+from ganstyle.torch_utils import available_memory
 
 # Fraction of the free memory one forward pass may use; the rest is for the caller, the
 # input/output images and the allocator's fragmentation.
@@ -133,24 +133,6 @@ def tiled_apply(fn: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor], ima
             out[:, :, y0:y1, x0:x1] += piece * win
             weight[:, :, y0:y1, x0:x1] += win
     return out / weight
-
-
-def available_memory(device: torch.device) -> int:
-    """Bytes free for a computation on ``device`` (CUDA: free GPU memory; CPU: MemAvailable)."""
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(free)
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 4 << 30
 
 
 def max_tile_pixels(bytes_per_pixel: float, device: torch.device, *, budget: int | None = None) -> int:
