@@ -1,0 +1,175 @@
+"""Mode-collapse benchmark on ring8 and grid25 (PacGAN / VEEGAN protocol).
+
+For every configuration × dataset × seed: train with ``ganstyle.gan.trainer.train_gan``,
+draw 2500 samples from the EMA generator, and score them with
+:func:`ganstyle.metrics.modes.mode_coverage` (modes covered, % high-quality samples, reverse
+KL to the uniform mode histogram). Writes ``results.json`` (every run), ``table.md`` (mean ±
+std over seeds, beside PacGAN's published rows) and one scatter PNG per dataset.
+
+    python benchmarks/mode_collapse.py --seeds 0-9 --out runs/bench/modes          # full protocol
+    python benchmarks/mode_collapse.py --seeds 0,1 --configs plain,best --steps 1500 # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+# TrainConfig overrides per configuration; everything else is the trainer's MLP default.
+CONFIGS: dict[str, dict] = {
+    "plain": {"loss": "minimax"},  # the original GAN objective (Goodfellow et al. 2014)
+    "ns": {"loss": "ns"},
+    "hinge": {"loss": "hinge"},
+    "wgan-gp": {"loss": "wgan-gp"},
+    "lsgan": {"loss": "lsgan"},
+    # best found here: non-saturating loss, R1 on real data, wide batch, two-time-scale learning rates
+    "best": {"loss": "ns", "r1_gamma": 0.1, "batch_size": 512, "g_lr": 2e-4, "d_lr": 4e-4, "ema_decay": 0.99},
+}
+DATASETS = ("ring8", "grid25")
+# PacGAN (Lin et al. 2018) Table 1, 10 trials: modes, % high quality, reverse KL (None: not quoted here)
+PUBLISHED = {
+    "ring8": {"GAN": (6.3, 98.2, None), "PacGAN2 (best)": (7.9, 95.6, 0.07)},
+    "grid25": {"GAN": (17.3, 94.8, None), "PacGAN4 (best)": (24.8, 93.6, 0.04)},
+}
+
+
+def parse_seeds(text: str) -> list[int]:
+    seeds = []
+    for part in text.split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            seeds += range(int(lo), int(hi) + 1)
+        elif part:
+            seeds.append(int(part))
+    return seeds
+
+
+def run_one(config: str, dataset: str, seed: int, steps: int, workdir: Path) -> dict:
+    from ganstyle.gan.sampling import load_generator
+    from ganstyle.gan.trainer import TrainConfig, train_gan
+    from ganstyle.metrics.modes import PROTOCOL_SAMPLES, toy_mode_coverage
+
+    cfg = TrainConfig(data=dataset, steps=steps, seed=seed, device="cpu", log_every=max(steps // 10, 1),
+                      sample_every=0, ckpt_every=0, keep_checkpoints=1, **CONFIGS[config])
+    t_cpu, t_wall = time.process_time(), time.perf_counter()
+    run = train_gan(cfg, out=workdir / f"{config}-{dataset}-{seed}", progress=False)
+    cpu, wall = time.process_time() - t_cpu, time.perf_counter() - t_wall
+    samples = load_generator(run).generate(PROTOCOL_SAMPLES, seed=10_000 + seed)
+    score = toy_mode_coverage(samples, dataset)
+    return {"config": config, "dataset": dataset, "seed": seed, "steps": steps, "cpu_seconds": cpu,
+            "wall_seconds": wall, **score, "samples": samples.numpy().round(4).tolist()}
+
+
+def summarise(rows: list[dict]) -> dict:
+    out = {}
+    for r in rows:
+        out.setdefault((r["dataset"], r["config"]), []).append(r)
+    table = {}
+    for (ds, cfg), rs in out.items():
+        stats = {}
+        for key in ("modes", "hq", "rkl", "cpu_seconds"):
+            v = np.array([r[key] for r in rs], dtype=float)
+            stats[key] = (float(v.mean()), float(v.std()))
+        stats["seeds"] = len(rs)
+        table[f"{ds}/{cfg}"] = stats
+    return table
+
+
+def markdown(table: dict, steps: int) -> str:
+    lines = []
+    for ds in DATASETS:
+        rows = {k.split("/")[1]: v for k, v in table.items() if k.startswith(ds + "/")}
+        if not rows:
+            continue
+        k = 8 if ds == "ring8" else 25
+        lines += [f"### {ds} ({k} modes, 2500 samples, {steps} steps)", "",
+                  "| config | seeds | modes | % high quality | reverse KL | CPU s / run |", "|---|---|---|---|---|---|"]
+        for name, s in rows.items():
+            m, hq, kl, cpu = s["modes"], s["hq"], s["rkl"], s["cpu_seconds"]
+            lines.append(f"| {name} | {s['seeds']} | {m[0]:.2f} ± {m[1]:.2f} | {hq[0]:.1f} ± {hq[1]:.1f} | "
+                         f"{kl[0]:.3f} ± {kl[1]:.3f} | {cpu[0]:.0f} ± {cpu[1]:.0f} |")
+        for name, (m, hq, kl) in PUBLISHED[ds].items():
+            lines.append(f"| *{name}, PacGAN Table 1* | 10 | {m} | {hq} | {'–' if kl is None else kl} | – |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def scatter(rows: list[dict], dataset: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ganstyle.data.toy2d import toy_centers
+
+    first = {}
+    for r in rows:
+        if r["dataset"] == dataset and r["config"] not in first:
+            first[r["config"]] = r
+    if not first:
+        return
+    centers = toy_centers(dataset).numpy()
+    fig, axes = plt.subplots(1, len(first), figsize=(3.2 * len(first), 3.4), dpi=110, squeeze=False)
+    lim = 1.5 if dataset == "ring8" else 5.5
+    for ax, (name, r) in zip(axes[0], first.items()):
+        s = np.asarray(r["samples"])
+        ax.scatter(s[:, 0], s[:, 1], s=1.5, alpha=0.5)
+        ax.scatter(centers[:, 0], centers[:, 1], s=12, c="red", marker="x")
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_aspect("equal")
+        ax.set_title(f"{name} (seed {r['seed']})\n{r['modes']}/{r['num_modes']} modes, {r['hq']:.1f}% HQ", fontsize=8)
+        ax.tick_params(labelsize=6)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", default="0-9", help="e.g. 0-9 or 0,1,2")
+    p.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated from {', '.join(CONFIGS)}")
+    p.add_argument("--datasets", default=",".join(DATASETS))
+    p.add_argument("--steps", type=int, default=3000, help="generator updates per run")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per run (CPU seconds are counted over all)")
+    p.add_argument("--out", default="runs/bench/mode_collapse")
+    args = p.parse_args(argv)
+    configs = [c for c in args.configs.split(",") if c]
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        p.error(f"unknown config(s) {unknown}; choose from {list(CONFIGS)}")
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for ds in args.datasets.split(","):
+            for cfg in configs:
+                for seed in parse_seeds(args.seeds):
+                    r = run_one(cfg, ds, seed, args.steps, Path(tmp))
+                    rows.append(r)
+                    print(f"{ds:7s} {cfg:8s} seed {seed}: {r['modes']:2d}/{r['num_modes']} modes, {r['hq']:5.1f}% HQ, "
+                          f"rKL {r['rkl']:.3f}, {r['cpu_seconds']:.0f} CPU s", flush=True)
+    table = summarise(rows)
+    (out / "results.json").write_text(json.dumps({"steps": args.steps, "threads": args.threads, "table": table,
+                                                  "configs": {c: CONFIGS[c] for c in configs},
+                                                  "runs": [{k: v for k, v in r.items() if k != "samples"} for r in rows]},
+                                                 indent=2) + "\n")
+    (out / "table.md").write_text(markdown(table, args.steps) + "\n")
+    for ds in args.datasets.split(","):
+        scatter(rows, ds, out / f"scatter_{ds}.png")
+    print(markdown(table, args.steps))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
