@@ -33,6 +33,11 @@ CONFIGS: dict[str, dict] = {
     "lsgan": {"loss": "lsgan"},
     # best found here: non-saturating loss, R1 on real data, wide batch, two-time-scale learning rates
     "best": {"loss": "ns", "r1_gamma": 0.1, "batch_size": 512, "g_lr": 2e-4, "d_lr": 4e-4, "ema_decay": 0.99},
+    # model-zoo tricks on top of "best": PacGAN packing (Lin et al. 2018) with lazy R1 (Karras et al. 2020)
+    "zoo-pac2": {"loss": "ns", "r1_gamma": 0.1, "reg_every": 4, "pack": 2, "batch_size": 512, "g_lr": 2e-4,
+                 "d_lr": 4e-4, "ema_decay": 0.99},
+    "zoo-pac4": {"loss": "ns", "r1_gamma": 0.1, "reg_every": 4, "pack": 4, "batch_size": 512, "g_lr": 2e-4,
+                 "d_lr": 4e-4, "ema_decay": 0.99},
 }
 DATASETS = ("ring8", "grid25")
 # PacGAN (Lin et al. 2018) Table 1, 10 trials: modes, % high quality, reverse KL (None: not quoted here)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from ganstyle.gan.models import sngan
 
-DEFAULTS = {**sngan.DEFAULTS, "g_sn": True, "n_critic": 1, "g_lr": 1e-4, "d_lr": 4e-4, "attn_res": 16}
+DEFAULTS = {**sngan.DEFAULTS, "g_sn": True, "n_critic": 1, "g_lr": 1e-4, "d_lr": 4e-4, "beta1": 0.0, "beta2": 0.9,
+            "attn_res": 16}
 
 
 def check(cfg, data_shape) -> None:

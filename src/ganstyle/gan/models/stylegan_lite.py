@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganstyle.errors import GanstyleError
-from ganstyle.gan.layers import MinibatchStdDev
+from ganstyle.gan.layers import MinibatchStdDev, channels_last
 from ganstyle.gan.models.dcgan import stages
 
 DEFAULTS = {"latent_dim": 128, "g_width": 32, "d_width": 32, "loss": "ns", "g_lr": 2e-3, "d_lr": 2e-3,
@@ -173,7 +173,7 @@ class StyleGenerator(nn.Module):
 
     def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
         """``ws``: (N, num_ws, w_dim), one style per modulated layer."""
-        x = self.const.expand(ws.shape[0], -1, -1, -1)
+        x = channels_last(self.const.expand(ws.shape[0], -1, -1, -1))
         x = self.layers[0](x, ws[:, 0])
         rgb = self.to_rgb[0](x, ws[:, 1])
         j = 2
@@ -182,7 +182,7 @@ class StyleGenerator(nn.Module):
             x = self.layers[2 * i](x, ws[:, j + 1])
             rgb = F.interpolate(rgb, scale_factor=2, mode="bilinear", align_corners=False) + self.to_rgb[i](x, ws[:, j + 2])
             j += 3
-        return torch.tanh(rgb)
+        return torch.tanh(rgb).contiguous()
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, truncation: float | None = None) -> torch.Tensor:
         w = self.map(z, y)
@@ -222,7 +222,7 @@ class StyleDiscriminator(nn.Module):
         self.num_classes = num_classes
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = lrelu(self.from_rgb(x))
+        h = lrelu(self.from_rgb(channels_last(x)))
         for b in self.blocks:
             skip = b["skip"](F.avg_pool2d(h, 2))
             h = lrelu(b["conv1"](h))
