@@ -117,7 +117,7 @@ class ResNetGenerator(nn.Module):
     truncation = "latent"
 
     def __init__(self, latent_dim: int, channels: int, size: int, width: int = 64, num_classes: int | None = None,
-                 use_sn: bool = False, attn_res: int = 0, shared_dim: int = 0):
+                 use_sn: bool = False, attn_res: int = 0, shared_dim: int = 0, embed_input: bool = False):
         super().__init__()
         self.latent_dim, self.num_classes = latent_dim, num_classes
         s0, k = stages(size)
@@ -132,6 +132,10 @@ class ResNetGenerator(nn.Module):
             cond_dim, n_cls, in_dim = (shared_dim if num_classes else 0) + self.chunk, None, latent_dim - k * self.chunk
         else:
             cond_dim, n_cls, in_dim = None, num_classes, latent_dim
+        self.input_embed = None
+        if embed_input and num_classes:
+            self.input_embed = nn.Embedding(num_classes, latent_dim)
+            in_dim += latent_dim
         self.project = sn(_init(nn.Linear(in_dim, s0 * s0 * chans[0])), use_sn)
         self.blocks = nn.ModuleList()
         self.attn = nn.ModuleDict()
@@ -152,6 +156,8 @@ class ResNetGenerator(nn.Module):
             conds = [c if e is None else torch.cat([e, c], 1) for c in chunks]
         else:
             z0, conds = z, [y] * len(self.blocks)
+        if self.input_embed is not None:
+            z0 = torch.cat([z0, self.input_embed(y)], dim=1)
         h = channels_last(self.project(z0).view(z.shape[0], self.ch0, self.s0, self.s0))
         for i, block in enumerate(self.blocks):
             h = block(h, conds[i])
@@ -199,10 +205,10 @@ class ResNetDiscriminator(nn.Module):
         return out
 
 
-def make_generator(cfg, data_shape, num_classes, shared_dim: int = 0):
+def make_generator(cfg, data_shape, num_classes, shared_dim: int = 0, embed_input: bool = False):
     c, size, _ = data_shape
     return ResNetGenerator(cfg.latent_dim, c, size, cfg.g_width, num_classes, bool(cfg.g_sn), cfg.attn_res or 0,
-                           shared_dim)
+                           shared_dim, embed_input)
 
 
 def make_discriminator(cfg, data_shape, num_classes):
