@@ -64,6 +64,12 @@ def _train(args) -> int:
             raise GanstyleError(f"--resume {args.resume}: no such run directory")
         base = {k: v for k, v in vars(load_run_config(args.resume)).items() if v is not None}
     cfg = resolve_config(TrainConfig, args, config_path=args.config, base=base)
+    if args.resume:
+        from ganstyle.io.checkpoints import list_checkpoints
+
+        done = max((step for step, _ in list_checkpoints(Path(args.resume) / "checkpoints")), default=0)
+        if done >= cfg.steps:
+            print(f"{args.resume} is already at step {done} (--steps {cfg.steps}); give a larger --steps to train on")
     run = train_gan(cfg, out=args.out, resume=args.resume, progress=not args.no_progress)
     print(f"run: {run}  (samples: {run / 'samples'}, losses: {run / 'losses.png'})")
     return 0

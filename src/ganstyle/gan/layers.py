@@ -101,22 +101,16 @@ class ConditionalBatchNorm2d(nn.Module):
 
 
 class MinibatchStdDev(nn.Module):
-    """Append one channel: the mean over features of the std over a group of samples."""
+    """Module form of :func:`ganstyle.gan.models.minibatch_stddev` (one extra channel)."""
 
     def __init__(self, group_size: int = 4):
         super().__init__()
         self.group_size = group_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        g = min(self.group_size, n)
-        while n % g:  # the largest group size that divides the batch
-            g -= 1
-        y = x.float().view(g, n // g, c, h, w)
-        std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt()  # (n/g, c, h, w)
-        feat = std.mean(dim=(1, 2, 3)).to(x.dtype)  # (n/g,)
-        feat = feat.repeat(g).view(n, 1, 1, 1).expand(n, 1, h, w)
-        return torch.cat([x, feat], dim=1)
+        from ganstyle.gan.models import minibatch_stddev
+
+        return minibatch_stddev(x, self.group_size)
 
 
 class PackedDiscriminator(nn.Module):

@@ -75,9 +75,9 @@ def generate_from(G: nn.Module, n: int, *, seed: int = 0, batch_size: int = 256,
                 y = torch.as_tensor(labels, dtype=torch.long).expand(n) if torch.as_tensor(labels).dim() == 0 \
                     else torch.as_tensor(labels, dtype=torch.long)
                 if y.shape[0] != n or int(y.min()) < 0 or int(y.max()) >= G.num_classes:
-                    raise GanstyleError(f"--labels: need {n} labels in 0..{G.num_classes - 1}")
+                    raise GanstyleError(f"--label: need {n} labels in 0..{G.num_classes - 1}")
         elif labels is not None:
-            raise GanstyleError("--labels: this generator is not class-conditional")
+            raise GanstyleError("--label: this generator is not class-conditional (trained without --conditional)")
         kw = {"truncation": truncation} if truncation is not None and getattr(G, "truncation", None) == "forward" else {}
         out = []
         for i in range(0, n, batch_size):
@@ -247,9 +247,12 @@ def sample(source, n: int = 64, out: str | Path = "samples.png", *, seed: int = 
             raise GanstyleError("--interpolate: needs an image model (this run generates 2-D points)")
         samples, nrow = _interpolation(g, n, interpolate, seed, truncation, batch_size, labels)
     else:
-        samples = g.generate(n, seed=seed, batch_size=batch_size, truncation=truncation, labels=labels)
-        if g.num_classes and labels is not None:
-            y = torch.as_tensor(labels, dtype=torch.long).expand(n).clone()
+        if g.num_classes:
+            # explicit labels, so that an .npz records which class each sample was drawn for
+            y = (torch.randint(g.num_classes, (n,), generator=torch.Generator().manual_seed(seed + 1)) if labels is None
+                 else torch.as_tensor(labels, dtype=torch.long).expand(n).clone())
+        samples = g.generate(n, seed=seed, batch_size=batch_size, truncation=truncation,
+                             labels=y if y is not None else labels)
     if is_dir:
         out.mkdir(parents=True, exist_ok=True)
         if points:

@@ -17,8 +17,10 @@ through :data:`ganstyle.gan.losses.LOSSES`; a discriminator regulariser is one t
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -29,15 +31,16 @@ import torch
 
 from ganstyle.config import field, from_dict, read_config_file, to_dict, write_config
 from ganstyle.errors import GanstyleError
+from ganstyle.gan.augment import DiffAugment
 from ganstyle.gan.ema import EMA
 from ganstyle.gan.losses import LOSSES, get_loss, gradient_penalty
-from ganstyle.gan.augment import DiffAugment
 from ganstyle.gan.models import build_models, model_defaults, model_family
 from ganstyle.gan.regularizers import check_zoo_options, zero_centred_penalties
 from ganstyle.io.checkpoints import (
     capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint, prune_checkpoints,
     restore_rng_state, save_checkpoint, sub_state_dict,
 )
+from ganstyle.io.images import atomic_write_text
 from ganstyle.io.runlog import append_csv, append_jsonl, plot_columns, truncate_csv
 from ganstyle.torch_utils import autocast, check_precision, resolve_device
 
@@ -60,18 +63,19 @@ class TrainConfig:
     depth: int | None = field(None, help="hidden layers of the MLP generator and discriminator (default: 3)")
     d_norm: str = field("auto", help="discriminator normalisation (auto: batch norm, layer norm with a gradient penalty)",
                         choices=("auto", "bn", "ln", "none"))
+    mbstd_group: int | None = field(None, help="minibatch-stddev group size in D, a counter to mode collapse (0 = off) (default: stylegan-lite 4, else 0)")
     conditional: bool = field(False, help="class-conditional G and D (needs labelled data)")
     # objective
     loss: str | None = field(None, help="GAN loss: minimax, ns (non-saturating), hinge, wgan-gp, lsgan (default: ns; hinge for sngan, sagan, cond, biggan)",
                              choices=tuple(LOSSES))
     label_smoothing: float = field(0.0, help="one-sided label smoothing: real target 1 - this (minimax, ns, lsgan)")
     gp_weight: float | None = field(None, help="gradient penalty weight (default: 10 with wgan-gp, else 0)")
-    r1_gamma: float | None = field(None, help="R1 penalty gamma on real data (0 = off) (default: 0; stylegan-lite 0.01)")
+    r1_gamma: float | None = field(None, help="R1 penalty gamma on real data, 0 = off (default: mlp 1, stylegan-lite 0.01, else 0)")
     # optimisation
     steps: int = field(5000, help="generator updates in total (a resumed run continues up to this)")
-    batch_size: int | None = field(None, help="batch size (default: mlp 256, dcgan 64)")
-    g_lr: float | None = field(None, help="generator Adam learning rate (default: 2e-4; mlp 1e-4)")
-    d_lr: float | None = field(None, help="discriminator Adam learning rate (TTUR: may differ from --g-lr) (default: 2e-4; mlp 1e-4)")
+    batch_size: int | None = field(None, help="batch size (default: 64)")
+    g_lr: float | None = field(None, help="generator Adam learning rate (default: 2e-4; mlp 1e-3)")
+    d_lr: float | None = field(None, help="discriminator Adam learning rate (TTUR: may differ from --g-lr) (default: 2e-4; mlp 1e-3)")
     beta1: float | None = field(None, help="Adam beta1 (default: 0.5; 0 with wgan-gp)")
     beta2: float | None = field(None, help="Adam beta2 (default: 0.999; 0.9 with wgan-gp)")
     n_critic: int | None = field(None, help="discriminator updates per generator update (default: 1; 5 with wgan-gp)")
@@ -94,7 +98,6 @@ class TrainConfig:
     g_sn: bool | None = field(None, help="ResNet families: spectral norm in the generator too (default: sagan/biggan yes, sngan/cond no)")
     mapping_layers: int | None = field(None, help="stylegan-lite mapping network depth (default: 2)")
     style_mixing: float | None = field(None, help="stylegan-lite style-mixing probability in training (default: 0.9)")
-    mbstd_group: int | None = field(None, help="minibatch standard deviation group size in the ResNet and stylegan-lite D, 0 = off (default: stylegan-lite 4, else 0)")
     pack: int = field(1, help="PacGAN: D judges this many samples at once (Lin et al. 2018); 1 = off")
     diffaugment: str = field("", help="DiffAugment policies for real and fake images seen by D, e.g. color,translation,cutout")
     r2_gamma: float = field(0.0, help="R2 penalty gamma on generated data (0 = off)")
@@ -103,13 +106,13 @@ class TrainConfig:
 
 
 GLOBAL_DEFAULTS: dict[str, Any] = {
-    "latent_dim": 100, "g_width": 64, "d_width": 64, "depth": 3, "batch_size": 64,
-    "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_critic": 1, "gp_weight": 0.0,
-    "r1_gamma": 0.0, "reg_every": 1,
+    "latent_dim": 100, "g_width": 64, "d_width": 64, "depth": 3, "mbstd_group": 0, "batch_size": 64,
+    "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_critic": 1, "gp_weight": 0.0, "r1_gamma": 0.0,
+    "reg_every": 1,
 }
 # Settings that make a loss work as published, applied before the model's own defaults.
 LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
-    "wgan-gp": {"beta1": 0.0, "beta2": 0.9, "n_critic": 5, "gp_weight": 10.0},
+    "wgan-gp": {"beta1": 0.0, "beta2": 0.9, "n_critic": 5, "gp_weight": 10.0, "r1_gamma": 0.0},
 }
 
 
@@ -224,8 +227,8 @@ class GANTrainer:
         G, D = build_models(cfg, self.data_shape, self.num_classes)
         self.G, self.D = G.to(self.device), D.to(self.device)
         self.G_ema = EMA(self.G, cfg.ema_decay, start=cfg.ema_start)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.g_lr, betas=(cfg.beta1, cfg.beta2))
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.d_lr, betas=(cfg.beta1, cfg.beta2))
+        self.opt_G = _adam(self.G.parameters(), cfg.g_lr, (cfg.beta1, cfg.beta2), self.device)
+        self.opt_D = _adam(self.D.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2), self.device)
         fp16 = cfg.precision == "fp16"
         self.scaler_G = torch.amp.GradScaler(self.device.type, enabled=fp16)
         self.scaler_D = torch.amp.GradScaler(self.device.type, enabled=fp16)
@@ -330,7 +333,9 @@ class GANTrainer:
                     self.save()
                 if stop.requested:
                     pbar.close()
-                    raise KeyboardInterrupt(f"stopped at step {self.step}; checkpoint saved in {self.run_dir / 'checkpoints'}")
+                    print(f"stopped at step {self.step}; checkpoint saved; continue with: ganstyle train --resume {self.run_dir}",
+                          file=sys.stderr)
+                    raise KeyboardInterrupt
         pbar.close()
         return self.run_dir
 
@@ -450,8 +455,27 @@ class GANTrainer:
         self._reset_window()
 
 
+def _adam(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
+    # The fused kernel updates all tensors in one pass: ~10% faster steps for small models.
+    fused = device.type in ("cpu", "cuda")
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused or None)
+
+
 def _due(step: int, every: int) -> bool:
     return every > 0 and step % every == 0
+
+
+def _truncate_jsonl(path: Path, max_step: int) -> None:
+    """Drop records logged after the checkpoint a run resumes from."""
+    if not path.exists():
+        return
+    keep = []
+    for line in path.read_text().splitlines():
+        rec = json.loads(line)
+        step = rec.get("step", rec.get("eval", {}).get("step", 0))
+        if step <= max_step:
+            keep.append(line)
+    atomic_write_text(path, "".join(line + "\n" for line in keep))
 
 
 def _chunks(z: torch.Tensor, y: torch.Tensor | None, size: int):
@@ -488,6 +512,7 @@ def train_gan(config: TrainConfig | None = None, *, out: str | Path | None = Non
             raise GanstyleError(f"--resume {run_dir}: no checkpoint found in {run_dir / 'checkpoints'}")
         trainer.load(stem)
         truncate_csv(run_dir / "metrics.csv", trainer.step)
+        _truncate_jsonl(run_dir / "metrics.jsonl", trainer.step)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_config(run_dir / "config.toml", trainer.cfg,
                  header="ganstyle train config (resolved); reuse with: ganstyle train --config config.toml --out NEW_RUN")

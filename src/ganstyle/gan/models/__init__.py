@@ -25,6 +25,7 @@ Third-party families can also be added at run time with :func:`register_model`.
 
 from __future__ import annotations
 
+import math
 from importlib import import_module
 from types import ModuleType
 
@@ -102,6 +103,17 @@ def init_dcgan_weights(module: nn.Module, std: float = 0.02) -> None:
         elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.GroupNorm, nn.LayerNorm)) and m.weight is not None:
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
+
+
+def minibatch_stddev(h: torch.Tensor, group: int) -> torch.Tensor:
+    """Append the average feature std within groups of ``group`` samples (Karras et al.,
+    2018): the discriminator sees how varied a batch is, which counters mode collapse."""
+    n = h.shape[0]
+    g = math.gcd(group, n)
+    y = h.float().reshape(g, -1, *h.shape[1:])
+    std = (y.var(0, unbiased=False) + 1e-8).sqrt().flatten(1).mean(1)  # one value per group
+    std = std.repeat(g).to(h.dtype).view(n, *([1] * (h.dim() - 1)))
+    return torch.cat([h, std.expand(n, 1, *h.shape[2:])], dim=1)
 
 
 class ProjectionHead(nn.Module):

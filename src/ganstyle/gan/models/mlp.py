@@ -12,9 +12,12 @@ import math
 import torch
 from torch import nn
 
-from ganstyle.gan.models import ProjectionHead
+from ganstyle.gan.models import ProjectionHead, minibatch_stddev
 
-DEFAULTS = {"latent_dim": 16, "g_width": 256, "d_width": 256, "depth": 3}
+# Measured on ring8 (benchmarks/ring8_modes.py): without R1 the generator hops between
+# modes and its weight average sits between them; R1 plus a high learning rate keeps all
+# eight modes and lets the averaged generator sharpen onto them.
+DEFAULTS = {"latent_dim": 16, "g_width": 256, "d_width": 256, "depth": 3, "g_lr": 1e-3, "d_lr": 1e-3, "r1_gamma": 1.0}
 
 
 def _mlp(dims: list[int], act: nn.Module) -> nn.Sequential:
@@ -47,13 +50,18 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    def __init__(self, data_shape: tuple[int, ...], width: int, depth: int, num_classes: int | None = None):
+    def __init__(self, data_shape: tuple[int, ...], width: int, depth: int, num_classes: int | None = None,
+                 mbstd_group: int = 0):
         super().__init__()
+        self.mbstd_group = mbstd_group
         self.body = _mlp([math.prod(data_shape)] + [width] * depth, nn.LeakyReLU(0.2))
-        self.head = ProjectionHead(width, num_classes)
+        self.head = ProjectionHead(width + (1 if mbstd_group else 0), num_classes)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head(self.body(x.flatten(1)), y)
+        h = self.body(x.flatten(1))
+        if self.mbstd_group:
+            h = minibatch_stddev(h, self.mbstd_group)
+        return self.head(h, y)
 
 
 def make_generator(cfg, data_shape, num_classes):
@@ -61,4 +69,4 @@ def make_generator(cfg, data_shape, num_classes):
 
 
 def make_discriminator(cfg, data_shape, num_classes):
-    return MLPDiscriminator(data_shape, cfg.d_width, cfg.depth, num_classes)
+    return MLPDiscriminator(data_shape, cfg.d_width, cfg.depth, num_classes, cfg.mbstd_group)
