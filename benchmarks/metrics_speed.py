@@ -29,13 +29,18 @@ from ganstyle.metrics.frechet import frechet_distance, mean_cov  # noqa: E402
 from ganstyle.torch_utils import default_threads  # noqa: E402
 
 
-def timed(fn, *a, repeat=1, **k):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn(*a, **k)
-        best = min(best, time.perf_counter() - t)
-    return out, best
+CPU_TIMES: dict[str, float] = {}
+
+
+def timed(fn, *a, label: str = "", **k):
+    """Wall seconds of one call; its process CPU seconds go to CPU_TIMES[label] (less sensitive
+    to other processes on a shared machine than wall time)."""
+    c, t = time.process_time(), time.perf_counter()
+    out = fn(*a, **k)
+    wall = time.perf_counter() - t
+    if label:
+        CPU_TIMES[label] = time.process_time() - c
+    return out, wall
 
 
 def images_per_second(model, x, precision, batch):
@@ -46,11 +51,12 @@ def images_per_second(model, x, precision, batch):
     with torch.inference_mode():
         with autocast(dev, precision):
             model(x[:2])  # warm-up: one-time kernel selection
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for lo in range(0, len(x), batch):
             with autocast(dev, precision):
                 feats.append(model(x[lo:lo + batch])[0].float())
-        seconds = time.perf_counter() - t
+        seconds, cpu = time.perf_counter() - t, time.process_time() - c
+    CPU_TIMES[f"{type(model).__name__}_{precision}_images_per_cpu_s"] = len(x) / cpu
     return len(x) / seconds, torch.cat(feats)
 
 
@@ -91,9 +97,9 @@ def bench_fid(n, dim, with_sqrtm):
     mix = rng.normal(size=(dim, dim)) * (np.arange(1, dim + 1) ** -0.7)[None]
     f1 = (rng.normal(size=(n, dim)) @ mix.T).astype(np.float32)
     f2 = (rng.normal(size=(n, dim)) @ mix.T * 1.05 + 0.01).astype(np.float32)
-    (stats1, t_cov1) = timed(mean_cov, f1)
-    (stats2, t_cov2) = timed(mean_cov, f2)
-    ours, t_ours = timed(frechet_distance, *stats1, *stats2)
+    (stats1, t_cov1) = timed(mean_cov, f1, label="ours_cov_a")
+    (stats2, t_cov2) = timed(mean_cov, f2, label="ours_cov_b")
+    ours, t_ours = timed(frechet_distance, *stats1, *stats2, label="ours_frechet")
     out = {"n": n, "dim": dim, "ours_cov_seconds": t_cov1 + t_cov2, "ours_frechet_seconds": t_ours,
            "ours_total_seconds": t_cov1 + t_cov2 + t_ours, "ours_fid": ours}
     # torch-fidelity's route: eigenvalues of the non-symmetric product
@@ -104,10 +110,10 @@ def bench_fid(n, dim, with_sqrtm):
         d = mu1 - mu2
         return float(d @ d + np.trace(s1) + np.trace(s2) - 2 * tr)
 
-    ref, t_ref = timed(eigvals_fid)
+    ref, t_ref = timed(eigvals_fid, label="eigvals_frechet")
     out.update({"eigvals_seconds": t_ref, "eigvals_fid": ref, "speedup_vs_eigvals": t_ref / t_ours})
     if with_sqrtm:
-        ref, t_ref = timed(frechet_distance, *stats1, *stats2, method="sqrtm")
+        ref, t_ref = timed(frechet_distance, *stats1, *stats2, method="sqrtm", label="sqrtm_frechet")
         out.update({"sqrtm_seconds": t_ref, "sqrtm_fid": ref, "speedup_vs_sqrtm": t_ref / t_ours,
                     "relative_difference_vs_sqrtm": abs(ours - ref) / abs(ref)})
     return out, f1, f2
@@ -116,7 +122,7 @@ def bench_fid(n, dim, with_sqrtm):
 def bench_kid(f1, f2):
     from ganstyle.metrics.kid import kernel_inception_distance
 
-    (mean, std), t = timed(kernel_inception_distance, f1, f2)
+    (mean, std), t = timed(kernel_inception_distance, f1, f2, label="kid")
     return {"kid": mean, "kid_std": std, "seconds": t}
 
 
@@ -128,20 +134,27 @@ def main(argv=None):
     p.add_argument("--fid-dim", type=int, default=2048)
     p.add_argument("--skip-sqrtm", action="store_true", help="skip the slow scipy.linalg.sqrtm reference")
     p.add_argument("--skip-inception", action="store_true")
+    p.add_argument("--skip-classifier", action="store_true")
+    p.add_argument("--skip-fid", action="store_true", help="skip the FID and KID timings")
     p.add_argument("--out", default="runs/bench/metrics_speed.json")
     args = p.parse_args(argv)
     torch.set_num_threads(default_threads())
     result = {"machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                           "platform": platform.platform(), "torch": torch.__version__, "numpy": np.__version__}}
-    result["classifier"] = bench_classifier(512)
-    print("digits classifier:", json.dumps(result["classifier"], indent=1))
+    if not args.skip_classifier:
+        result["classifier"] = bench_classifier(512)
+        print("digits classifier:", json.dumps(result["classifier"], indent=1))
     if not args.skip_inception:
         result["inception"] = bench_inception(args.inception_images, args.inception_batch)
         print("inception:", json.dumps(result["inception"], indent=1))
-    result["fid"], f1, f2 = bench_fid(args.fid_n, args.fid_dim, not args.skip_sqrtm)
-    print("fid:", json.dumps(result["fid"], indent=1))
-    result["kid"] = bench_kid(f1, f2)
-    print("kid:", json.dumps(result["kid"], indent=1))
+    if not args.skip_fid:
+        result["fid"], f1, f2 = bench_fid(args.fid_n, args.fid_dim, not args.skip_sqrtm)
+        print("fid:", json.dumps(result["fid"], indent=1))
+        result["kid"] = bench_kid(f1, f2)
+        print("kid:", json.dumps(result["kid"], indent=1))
+    result["cpu_seconds"] = CPU_TIMES
+    result["load_average_at_end"] = os.getloadavg()
+    print("process CPU:", json.dumps(CPU_TIMES, indent=1))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
