@@ -168,7 +168,7 @@ class ResNetGenerator(nn.Module):
 
 class ResNetDiscriminator(nn.Module):
     def __init__(self, channels: int, size: int, width: int = 64, num_classes: int | None = None,
-                 use_sn: bool = True, attn_res: int = 0, mbstd_group: int = 0):
+                 use_sn: bool = True, attn_res: int = 0, mbstd_group: int = 0, sn_embed: bool = True):
         super().__init__()
         s0, k = stages(size)
         blocks: list[nn.Module] = []
@@ -190,7 +190,7 @@ class ResNetDiscriminator(nn.Module):
         if num_classes:
             self.embed = nn.Embedding(num_classes, ch)
             _init(self.embed, 1.0)
-            self.embed = sn(self.embed, use_sn)
+            self.embed = sn(self.embed, use_sn and sn_embed)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = self.body(channels_last(x))
@@ -211,6 +211,7 @@ def make_generator(cfg, data_shape, num_classes, shared_dim: int = 0, embed_inpu
                            shared_dim, embed_input)
 
 
-def make_discriminator(cfg, data_shape, num_classes):
+def make_discriminator(cfg, data_shape, num_classes, sn_embed: bool = True):
     c, size, _ = data_shape
-    return ResNetDiscriminator(c, size, cfg.d_width, num_classes, True, cfg.attn_res or 0, cfg.mbstd_group or 0)
+    return ResNetDiscriminator(c, size, cfg.d_width, num_classes, True, cfg.attn_res or 0, cfg.mbstd_group or 0,
+                               sn_embed)
