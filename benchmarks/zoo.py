@@ -85,6 +85,20 @@ def conditional_accuracy(trainer, per_class: int, seed: int) -> float | None:
     return float((torch.from_numpy(logits).argmax(1) == labels).float().mean())
 
 
+@torch.no_grad()
+def spectral_norm_sigmas(D) -> list[float]:
+    """Exact largest singular value of every spectrally normalised weight of a trained D (eval mode:
+    the stored power-iteration vectors, as used at the last step)."""
+    from ganstyle.gan.layers import largest_singular_value
+
+    was = D.training
+    D.eval()
+    sigmas = [largest_singular_value(m.weight) for m in D.modules()
+              if hasattr(m, "parametrizations") and "weight" in m.parametrizations]
+    D.train(was)
+    return sigmas
+
+
 def run_row(name: str, overrides: dict, dataset, args, workdir: Path, out: Path) -> dict:
     from ganstyle.gan.sampling import sample
     from ganstyle.gan.trainer import GANTrainer, TrainConfig
@@ -102,6 +116,9 @@ def run_row(name: str, overrides: dict, dataset, args, workdir: Path, out: Path)
     row = {"row": name, "overrides": overrides, "config": {k: v for k, v in vars(trainer.cfg).items()},
            "budget_s": budget, **timing, "params_g": params_g, "params_d": params_d, **scores,
            "eval_seconds": time.perf_counter() - t0}
+    sigmas = spectral_norm_sigmas(trainer.D)
+    if sigmas:
+        row.update(sn_layers=len(sigmas), sn_sigma_min=min(sigmas), sn_sigma_max=max(sigmas))
     grid = sorted((workdir / name / "samples").glob("*.png"))[-1]
     shutil.copy(grid, out / f"{name}.png")
     if trainer.num_classes:
@@ -183,7 +200,9 @@ def main(argv=None) -> None:
             rows.append(r)
             print(f"{name:14s} {r['steps']:5d} steps {r['img_per_s']:6.0f} img/s  FID {r['fid']:7.2f}  "
                   f"KID {r['kid']:.3g}  IS {r['is']:.2f}  P {r['precision']:.3f} R {r['recall']:.3f}"
-                  + (f"  class acc {r['class_accuracy']:.1%}" if r.get("class_accuracy") is not None else ""),
+                  + (f"  class acc {r['class_accuracy']:.1%}" if r.get("class_accuracy") is not None else "")
+                  + (f"  SN sigma {r['sn_sigma_min']:.4f}..{r['sn_sigma_max']:.4f} ({r['sn_layers']} layers)"
+                     if "sn_layers" in r else ""),
                   flush=True)
             _write(out, rows, ref, args)
     print(markdown(rows + ([ref] if ref else []), args))
