@@ -85,3 +85,14 @@ def test_gradient_penalty_on_linear_critic(a):
 def test_r1_penalty_on_linear_critic():
     D = Linear2D([3.0, 4.0])
     assert L.r1_penalty(D, torch.randn(8, 2)).item() == pytest.approx(25.0)
+
+
+def test_r1_from_shared_forward_matches_separate_pass():
+    torch.manual_seed(0)
+    D = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    critic = lambda x, y=None: D(x).squeeze(1)  # noqa: E731
+    real = torch.randn(6, 2)
+    shared_input = real.clone().requires_grad_(True)
+    shared = L.r1_penalty(critic, shared_input, real_logits=critic(shared_input))
+    assert shared.item() == pytest.approx(L.r1_penalty(critic, real).item(), rel=1e-6)
+    assert shared.item() > 0

@@ -126,6 +126,13 @@ def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor 
     return (norm - center).pow(2).mean()
 
 
-def r1_penalty(D, real: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-    """R1: E[||∇D(x)||²] on real data (Mescheder et al., 2018); weight it with gamma/2."""
-    return _input_grad_norm2(D, real, y).mean()
+def r1_penalty(D, real: torch.Tensor, y: torch.Tensor | None = None, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """R1: E[||∇D(x)||²] on real data (Mescheder et al., 2018); weight it with gamma/2.
+
+    Pass ``real_logits = D(real, y)`` computed from a ``real`` that requires grad to reuse
+    that forward pass instead of running D again.
+    """
+    if real_logits is None:
+        return _input_grad_norm2(D, real, y).mean()
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return grad.flatten(1).pow(2).sum(1).mean()

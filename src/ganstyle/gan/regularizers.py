@@ -17,11 +17,14 @@ import torch
 
 from ganstyle.errors import GanstyleError
 from ganstyle.gan.losses import _input_grad_norm2
+from ganstyle.gan.losses import r1_penalty as _r1_penalty
 
 
-def r1_penalty(D, real: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-    """``E ||∇_x D(x)||²`` over a real batch (unweighted)."""
-    return _input_grad_norm2(D, real.float(), y).mean()
+def r1_penalty(D, real: torch.Tensor, y: torch.Tensor | None = None,
+               real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """``E ||∇_x D(x)||²`` over a real batch (unweighted); ``real_logits = D(real, y)`` from a
+    ``real`` that requires grad reuses that forward pass."""
+    return _r1_penalty(D, real.float(), y, real_logits=real_logits)
 
 
 def r2_penalty(D, fake: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -35,14 +38,14 @@ def lazy_due(d_iter: int, every: int) -> bool:
 
 
 def zero_centred_penalties(D, real, fake, y_real, y_fake, *, r1_gamma: float, r2_gamma: float, every: int,
-                           d_iter: int) -> list[torch.Tensor]:
+                           d_iter: int, real_logits: torch.Tensor | None = None) -> list[torch.Tensor]:
     """The weighted R1/R2 terms due at this D update (an empty list between lazy updates)."""
     if not lazy_due(d_iter, every):
         return []
     scale = max(every, 1)
     terms = []
     if r1_gamma:
-        terms.append(0.5 * r1_gamma * scale * r1_penalty(D, real, y_real))
+        terms.append(0.5 * r1_gamma * scale * r1_penalty(D, real, y_real, real_logits))
     if r2_gamma:
         terms.append(0.5 * r2_gamma * scale * r2_penalty(D, fake, y_fake))
     return terms

@@ -35,7 +35,7 @@ from ganstyle.gan.augment import DiffAugment
 from ganstyle.gan.ema import EMA
 from ganstyle.gan.losses import LOSSES, get_loss, gradient_penalty
 from ganstyle.gan.models import build_models, model_defaults, model_family
-from ganstyle.gan.regularizers import check_zoo_options, zero_centred_penalties
+from ganstyle.gan.regularizers import check_zoo_options, lazy_due, zero_centred_penalties
 from ganstyle.io.checkpoints import (
     capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint, prune_checkpoints,
     restore_rng_state, save_checkpoint, sub_state_dict,
@@ -258,13 +258,14 @@ class GANTrainer:
         idx = self.sampler.next()
         return self.x[idx], (self.y[idx] if self.y is not None else None)
 
-    def d_regularizer(self, real, fake, y_real, y_fake=None) -> torch.Tensor | None:
+    def d_regularizer(self, real, fake, y_real, real_logits, y_fake=None) -> torch.Tensor | None:
         """Extra discriminator terms, computed in fp32 (double backward under autocast is fragile)."""
         cfg, terms = self.cfg, []
         if cfg.gp_weight:
             terms.append(cfg.gp_weight * gradient_penalty(self.D, real, fake.float(), y_real, generator=self.noise))
+        shared = real_logits if real.requires_grad else None  # fp32: R1 reuses the loss's forward pass
         terms += zero_centred_penalties(self.D, real, fake, y_real, y_fake, r1_gamma=cfg.r1_gamma, r2_gamma=cfg.r2_gamma,
-                                        every=cfg.reg_every, d_iter=self.d_iter)
+                                        every=cfg.reg_every, d_iter=self.d_iter, real_logits=shared)
         return sum(terms) if terms else None
 
     def d_step(self) -> None:
@@ -273,11 +274,14 @@ class GANTrainer:
         with autocast(self.device, self.cfg.precision):
             with torch.no_grad():
                 fake = self.G(z, y_fake)
-            if self.augment:
+            if self.augment:  # D (and R1) see augmented images
                 real, fake = self.augment(real), self.augment(fake)
+        if self.cfg.r1_gamma and self.cfg.precision == "fp32" and lazy_due(self.d_iter, self.cfg.reg_every):
+            real = real.detach().requires_grad_(True)
+        with autocast(self.device, self.cfg.precision):
             real_logits, fake_logits = self.D(real, y_real).float(), self.D(fake, y_fake).float()
             loss = self.loss.d_loss(real_logits, fake_logits)
-        reg = self.d_regularizer(real, fake, y_real, y_fake)
+        reg = self.d_regularizer(real, fake, y_real, real_logits, y_fake)
         self.d_iter += 1
         total = loss if reg is None else loss + reg
         self.opt_D.zero_grad(set_to_none=True)
