@@ -34,9 +34,6 @@ CONFIGS: dict[str, dict] = {
     # best found here so far: non-saturating loss with a light R1 penalty on real data (balances the
     # modes), trained longer; still about 90 CPU seconds per run
     "best": {"loss": "ns", "r1_gamma": 0.01, "steps": 9000},
-    # model-zoo trick on top of "best": PacGAN packing, D judges 2 or 4 samples at once (Lin et al. 2018)
-    "zoo-pac2": {"loss": "ns", "r1_gamma": 0.01, "steps": 9000, "pack": 2},
-    "zoo-pac4": {"loss": "ns", "r1_gamma": 0.01, "steps": 9000, "pack": 4},
 }
 # generator updates per run when --steps is not given; a config may set its own via "steps"
 DEFAULT_STEPS = 3000
