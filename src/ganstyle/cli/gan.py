@@ -42,7 +42,10 @@ def register(sub) -> None:
     s.add_argument("--truncation", type=float, default=None, help="truncation threshold/psi, where the model supports it")
     s.add_argument("--interpolate", type=int, default=0, metavar="K",
                    help="rows of K images interpolating between random latents (slerp)")
-    s.add_argument("--label", type=int, default=None, help="class to draw (class-conditional models)")
+    s.add_argument("--class", "--label", dest="label", type=int, default=None,
+                   help="class to draw (class-conditional models)")
+    s.add_argument("--per-class", type=int, default=0, metavar="K",
+                   help="K samples of every class, one grid row per class (class-conditional models)")
     s.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     s.add_argument("--batch-size", type=int, default=256, help="samples per forward pass")
     s.set_defaults(func=_sample)
@@ -78,6 +81,7 @@ def _sample(args) -> int:
     from ganstyle.gan.sampling import sample
 
     out = sample(args.source, n=args.n, out=args.out, seed=args.seed, truncation=args.truncation,
-                 interpolate=args.interpolate, labels=args.label, device=args.device, batch_size=args.batch_size)
+                 interpolate=args.interpolate, labels=args.label, device=args.device, batch_size=args.batch_size,
+                 per_class=args.per_class)
     print(f"wrote {out}")
     return 0

@@ -14,13 +14,15 @@ from torch import nn
 
 
 class EMA:
-    def __init__(self, model: nn.Module, decay: float = 0.999, warmup: bool = True):
-        self.decay, self.warmup = decay, warmup
+    def __init__(self, model: nn.Module, decay: float = 0.999, warmup: bool = True, start: int = 0):
+        self.decay, self.warmup, self.start = decay, warmup, start
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
         self._dst_params = [p for p in self.model.parameters()]
         self._dst_buffers = [b for b in self.model.buffers()]
 
     def decay_at(self, step: int) -> float:
+        if step < self.start:  # copy the weights until averaging starts
+            return 0.0
         # Early on the average would be dominated by the random init; ramp the decay up.
         if self.warmup:
             return min(self.decay, (1 + step) / (10 + step))

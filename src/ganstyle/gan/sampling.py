@@ -216,16 +216,24 @@ def _save_npz(path: Path, samples: torch.Tensor, labels: torch.Tensor | None) ->
 
 def sample(source, n: int = 64, out: str | Path = "samples.png", *, seed: int = 0, truncation: float | None = None,
            interpolate: int = 0, labels=None, device: str = "cpu", batch_size: int = 256,
-           nrow: int | None = None) -> Path:
+           nrow: int | None = None, per_class: int = 0) -> Path:
     """Draw ``n`` samples from a run/checkpoint (or a :class:`LoadedGenerator`) and write them.
 
     ``out`` decides the form: ``*.png``/``*.jpg`` a grid (2-D data: a scatter plot),
     ``*.npz`` an array file (``images`` uint8 NHWC or ``points`` float32), a folder one
     PNG per image (2-D data: ``points.npz`` + ``scatter.png``). ``interpolate=K`` makes
-    rows of K images along great circles between random latent endpoints.
+    rows of K images along great circles between random latent endpoints. ``per_class=K``
+    (class-conditional models) draws K samples of every class, one row per class.
     """
     g = source if isinstance(source, LoadedGenerator) else load_generator(source, device)
     out = Path(out)
+    if per_class:
+        if not g.num_classes:
+            raise GanstyleError("--per-class: this generator is not class-conditional (train with --conditional)")
+        if per_class < 1 or interpolate or labels is not None:
+            raise GanstyleError("--per-class K: K must be positive, and it replaces --n, --class and --interpolate")
+        labels = torch.arange(g.num_classes).repeat_interleave(per_class)
+        n, nrow = len(labels), per_class
     if n < 1:
         raise GanstyleError(f"--n: must be at least 1, got {n}")
     suffix = out.suffix.lower()

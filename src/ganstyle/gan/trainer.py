@@ -32,9 +32,11 @@ import torch
 from ganstyle import distributed
 from ganstyle.config import field, from_dict, read_config_file, to_dict, write_config
 from ganstyle.errors import GanstyleError
+from ganstyle.gan.augment import DiffAugment
 from ganstyle.gan.ema import EMA
-from ganstyle.gan.losses import LOSSES, get_loss, gradient_penalty, r1_penalty
-from ganstyle.gan.models import build_models, model_defaults
+from ganstyle.gan.losses import LOSSES, get_loss, gradient_penalty
+from ganstyle.gan.models import build_models, model_defaults, model_family
+from ganstyle.gan.regularizers import check_zoo_options, lazy_due, zero_centred_penalties
 from ganstyle.io.checkpoints import (
     capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint, prune_checkpoints,
     restore_rng_state, save_checkpoint, sub_state_dict,
@@ -55,20 +57,21 @@ class TrainConfig:
     data_n: int | None = field(None, help="use at most this many training samples")
     cache_dir: str | None = field(None, help="folder for downloaded datasets")
     # model
-    model: str = field("mlp", help="model family: mlp, dcgan (see ganstyle.gan.models.MODELS)")
+    model: str = field("mlp", help="model family: mlp, dcgan, sngan, sagan, cond, biggan, stylegan-lite (see ganstyle.gan.models.MODELS)")
     latent_dim: int | None = field(None, help="noise dimension (default: mlp 16, dcgan 100)")
     g_width: int | None = field(None, help="generator width: MLP hidden units or DCGAN channels before the output layer (default: mlp 256, dcgan 64)")
     d_width: int | None = field(None, help="discriminator width: MLP hidden units or DCGAN channels of the first layer (default: mlp 256, dcgan 64)")
     depth: int | None = field(None, help="hidden layers of the MLP generator and discriminator (default: 3)")
     d_norm: str = field("auto", help="discriminator normalisation (auto: batch norm, layer norm with a gradient penalty)",
                         choices=("auto", "bn", "ln", "none"))
-    mbstd_group: int | None = field(None, help="minibatch-stddev group size in D, a counter to mode collapse (0 = off) (default: 0)")
+    mbstd_group: int | None = field(None, help="minibatch-stddev group size in D, a counter to mode collapse (0 = off) (default: stylegan-lite 4, else 0)")
     conditional: bool = field(False, help="class-conditional G and D (needs labelled data)")
     # objective
-    loss: str = field("ns", help="GAN loss: minimax, ns (non-saturating), hinge, wgan-gp, lsgan", choices=tuple(LOSSES))
+    loss: str | None = field(None, help="GAN loss: minimax, ns (non-saturating), hinge, wgan-gp, lsgan (default: ns; hinge for sngan, sagan, cond, biggan)",
+                             choices=tuple(LOSSES))
     label_smoothing: float = field(0.0, help="one-sided label smoothing: real target 1 - this (minimax, ns, lsgan)")
     gp_weight: float | None = field(None, help="gradient penalty weight (default: 10 with wgan-gp, else 0)")
-    r1_gamma: float | None = field(None, help="R1 penalty gamma on real data, 0 = off (default: mlp 1, else 0)")
+    r1_gamma: float | None = field(None, help="R1 penalty gamma on real data, 0 = off (default: mlp 1, stylegan-lite 0.01, else 0)")
     # optimisation
     steps: int = field(5000, help="generator updates in total (a resumed run continues up to this)")
     batch_size: int | None = field(None, help="batch size (default: 64)")
@@ -94,11 +97,22 @@ class TrainConfig:
     eval_every: int = field(0, help="steps between metric evaluations (0 = off)")
     eval_metrics: str = field("", help="comma-separated metrics for --eval-every, e.g. fid,kid or modes")
     eval_n: int = field(5000, help="generated samples per evaluation")
+    # model zoo: architecture options, regularisers and tricks (see ganstyle.gan.layers, augment, regularizers)
+    attn_res: int | None = field(None, help="ResNet families: self-attention at this feature-map size, 0 = none (default: sagan/biggan 16, else 0)")
+    g_sn: bool | None = field(None, help="ResNet families: spectral norm in the generator too (default: sagan/biggan yes, sngan/cond no)")
+    mapping_layers: int | None = field(None, help="stylegan-lite mapping network depth (default: 2)")
+    style_mixing: float | None = field(None, help="stylegan-lite style-mixing probability in training (default: 0.9)")
+    pack: int = field(1, help="PacGAN: D judges this many samples at once (Lin et al. 2018); 1 = off")
+    diffaugment: str = field("", help="DiffAugment policies for real and fake images seen by D, e.g. color,translation,cutout")
+    r2_gamma: float = field(0.0, help="R2 penalty gamma on generated data (0 = off)")
+    reg_every: int | None = field(None, help="lazy R1/R2: penalise every k-th D step, scaled by k (default: 1; stylegan-lite 4)")
+    ema_start: int = field(0, help="generator EMA copies the weights until this step, then averages (warm-up)")
 
 
 GLOBAL_DEFAULTS: dict[str, Any] = {
     "latent_dim": 100, "g_width": 64, "d_width": 64, "depth": 3, "mbstd_group": 0, "batch_size": 64,
     "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_critic": 1, "gp_weight": 0.0, "r1_gamma": 0.0,
+    "reg_every": 1,
 }
 # Settings that make a loss work as published, applied before the model's own defaults.
 LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -109,6 +123,10 @@ LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
 def resolve_defaults(cfg: TrainConfig) -> TrainConfig:
     """Fill unset fields: loss defaults, then the model family's, then global ones."""
     filled = {}
+    if cfg.loss is None:
+        cfg = dataclasses.replace(cfg, loss=model_defaults(cfg.model).get("loss", "ns"))
+    if getattr(model_family(cfg.model), "CONDITIONAL", False):
+        cfg = dataclasses.replace(cfg, conditional=True)
     layers = [LOSS_DEFAULTS.get(cfg.loss, {}), model_defaults(cfg.model), GLOBAL_DEFAULTS]
     for f in dataclasses.fields(cfg):
         if getattr(cfg, f.name) is None:
@@ -122,6 +140,7 @@ def resolve_defaults(cfg: TrainConfig) -> TrainConfig:
             raise GanstyleError(f"--{name.replace('_', '-')}: must be at least 1, got {getattr(cfg, name)}")
     if not 0.0 <= cfg.ema_decay < 1.0:
         raise GanstyleError(f"--ema-decay: {cfg.ema_decay} must be in [0, 1)")
+    check_zoo_options(cfg)
     return cfg
 
 
@@ -214,7 +233,7 @@ class GANTrainer:
         torch.manual_seed(cfg.seed)  # model init
         G, D = build_models(cfg, self.data_shape, self.num_classes)
         self.G, self.D = G.to(self.device), D.to(self.device)
-        self.G_ema = EMA(self.G, cfg.ema_decay)
+        self.G_ema = EMA(self.G, cfg.ema_decay, start=cfg.ema_start)
         if cfg.channels_last:
             self.G.to(memory_format=torch.channels_last), self.D.to(memory_format=torch.channels_last)
         if cfg.sync_bn:
@@ -232,6 +251,8 @@ class GANTrainer:
         self.y = ds.y.to(self.device) if (ds.y is not None and self.num_classes) else None
         self.sampler = BatchSampler(len(ds), cfg.batch_size, cfg.seed, self.device)  # global batches
         self.noise = torch.Generator(self.device).manual_seed(cfg.seed + 1)
+        self.augment = DiffAugment(cfg.diffaugment, self.noise)
+        self.d_iter = 0  # D updates so far: schedules lazy regularisation
         fixed = torch.Generator().manual_seed(cfg.seed + 2)
         n_fixed = cfg.n_samples * (20 if self.is_points else 1)
         self.fixed_z = torch.randn(n_fixed, G.latent_dim, generator=fixed).to(self.device)
@@ -252,28 +273,32 @@ class GANTrainer:
         idx = self.dist.shard(self.sampler.next())
         return self.x[idx], (self.y[idx] if self.y is not None else None)
 
-    def d_regularizer(self, real, fake, y_real, real_logits) -> torch.Tensor | None:
+    def d_regularizer(self, real, fake, y_real, real_logits, y_fake=None) -> torch.Tensor | None:
         """Extra discriminator terms, computed in fp32 (double backward under autocast is fragile)."""
         cfg, terms = self.cfg, []
         if cfg.gp_weight:
             alpha = self.dist.shard(torch.rand(cfg.batch_size, device=self.device, generator=self.noise))
             terms.append(cfg.gp_weight * gradient_penalty(self.D, real, fake.float(), y_real, alpha=alpha))
-        if cfg.r1_gamma:
-            shared = real_logits if real.requires_grad else None  # fp32: reuse the loss's forward pass
-            terms.append(0.5 * cfg.r1_gamma * r1_penalty(self.D, real, y_real, real_logits=shared))
+        shared = real_logits if real.requires_grad else None  # fp32: R1 reuses the loss's forward pass
+        terms += zero_centred_penalties(self.D, real, fake, y_real, y_fake, r1_gamma=cfg.r1_gamma, r2_gamma=cfg.r2_gamma,
+                                        every=cfg.reg_every, d_iter=self.d_iter, real_logits=shared)
         return sum(terms) if terms else None
 
     def d_step(self) -> None:
         real, y_real = self.real_batch()
-        if self.cfg.r1_gamma and self.cfg.precision == "fp32":
-            real = real.requires_grad_(True)
         z, y_fake = self.latents(self.cfg.batch_size)
         with autocast(self.device, self.cfg.precision):
             with torch.no_grad():
                 fake = self.G_train(z, y_fake)
+            if self.augment:  # D (and R1) see augmented images
+                real, fake = self.augment(real), self.augment(fake)
+        if self.cfg.r1_gamma and self.cfg.precision == "fp32" and lazy_due(self.d_iter, self.cfg.reg_every):
+            real = real.detach().requires_grad_(True)
+        with autocast(self.device, self.cfg.precision):
             real_logits, fake_logits = self.D_train(real, y_real).float(), self.D_train(fake, y_fake).float()
             loss = self.loss.d_loss(real_logits, fake_logits)
-        reg = self.d_regularizer(real, fake, y_real, real_logits)
+        reg = self.d_regularizer(real, fake, y_real, real_logits, y_fake)
+        self.d_iter += 1
         total = loss if reg is None else loss + reg
         self.opt_D.zero_grad(set_to_none=True)
         self.scaler_D.scale(total).backward()
@@ -291,7 +316,8 @@ class GANTrainer:
         z, y = self.latents(self.cfg.batch_size)
         self.D.requires_grad_(False)  # no weight gradients for D in the G update
         with autocast(self.device, self.cfg.precision):
-            loss = self.loss.g_loss(self.D_train(self.G_train(z, y), y).float())
+            fake = self.G_train(z, y)
+            loss = self.loss.g_loss(self.D_train(self.augment(fake) if self.augment else fake, y).float())
         self.opt_G.zero_grad(set_to_none=True)
         self.scaler_G.scale(loss).backward()
         self.scaler_G.step(self.opt_G)
@@ -364,7 +390,7 @@ class GANTrainer:
         seconds = time.perf_counter() - self._window_start
         row = {"step": self.step, "d_loss": vals["d_loss"], "g_loss": vals["g_loss"],
                "d_real": vals["d_real"], "d_fake": vals["d_fake"]}
-        if self.cfg.gp_weight or self.cfg.r1_gamma:
+        if self.cfg.gp_weight or self.cfg.r1_gamma or self.cfg.r2_gamma:
             row["d_reg"] = vals["d_reg"]
         row["img_per_s"] = self.window["g_steps"] * self.cfg.batch_size / max(seconds, 1e-9)
         if self.dist.is_main:
@@ -392,7 +418,8 @@ class GANTrainer:
         if self.is_points:
             save_points_plot(out, path, real=self.dataset.x[:out.shape[0]], title=f"step {self.step}")
         else:
-            save_grid(out, path, nrow=int(math.ceil(math.sqrt(out.shape[0]))), upscale=max(1, 64 // out.shape[-1]))
+            nrow = self.num_classes if self.num_classes and self.num_classes <= 20 else int(math.ceil(math.sqrt(out.shape[0])))
+            save_grid(out, path, nrow=nrow, upscale=max(1, 64 // out.shape[-1]))  # conditional: one column per class
         plot_columns(self.run_dir / "metrics.csv", self.run_dir / "losses.png", ["d_loss", "g_loss"],
                      title=f"{self.cfg.model} / {self.cfg.loss} on {self.cfg.data}")
         return path
@@ -430,7 +457,7 @@ class GANTrainer:
                       "latent_dim": self.G.latent_dim},
             "optim_G": self.opt_G.state_dict(), "optim_D": self.opt_D.state_dict(),
             "scaler_G": self.scaler_G.state_dict(), "scaler_D": self.scaler_D.state_dict(),
-            "sampler": self.sampler.state_dict(),
+            "sampler": self.sampler.state_dict(), "d_iter": self.d_iter,
             "rng": capture_rng_state({"noise": self.noise}),
         }
         stem = checkpoint_stem(folder, self.step)
@@ -455,6 +482,7 @@ class GANTrainer:
         restore_rng_state(state["rng"], {"noise": self.noise})
         self.step = int(state["step"])
         self.dist.seed_private_rngs(self.cfg.seed, self.step)  # the checkpoint holds rank 0's generators
+        self.d_iter = int(state.get("d_iter", self.step * self.cfg.n_critic))
         self._reset_window()
 
 

@@ -38,6 +38,11 @@ from ganstyle.errors import GanstyleError
 MODELS: dict[str, str] = {
     "mlp": "ganstyle.gan.models.mlp",
     "dcgan": "ganstyle.gan.models.dcgan",
+    "sngan": "ganstyle.gan.models.sngan",
+    "sagan": "ganstyle.gan.models.sagan",
+    "cond": "ganstyle.gan.models.cond",
+    "biggan": "ganstyle.gan.models.biggan",
+    "stylegan-lite": "ganstyle.gan.models.stylegan_lite",
 }
 
 
@@ -66,8 +71,14 @@ def build_models(cfg, data_shape: tuple[int, ...], num_classes: int | None) -> t
     fam = model_family(cfg.model)
     if hasattr(fam, "check"):
         fam.check(cfg, tuple(data_shape))
-    return (fam.make_generator(cfg, tuple(data_shape), num_classes),
-            fam.make_discriminator(cfg, tuple(data_shape), num_classes))
+    G = fam.make_generator(cfg, tuple(data_shape), num_classes)
+    pack = getattr(cfg, "pack", 1) or 1
+    if pack == 1:
+        return G, fam.make_discriminator(cfg, tuple(data_shape), num_classes)
+    from ganstyle.gan.layers import PackedDiscriminator  # PacGAN: D sees `pack` samples stacked on channels
+
+    packed_shape = (data_shape[0] * pack,) + tuple(data_shape[1:])
+    return G, PackedDiscriminator(fam.make_discriminator(cfg, packed_shape, num_classes), pack)
 
 
 def build_generator(cfg, data_shape: tuple[int, ...], num_classes: int | None) -> nn.Module:

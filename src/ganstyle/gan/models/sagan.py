@@ -1,0 +1,23 @@
+"""SAGAN: the SNGAN ResNet family with a self-attention block
+(Zhang, Goodfellow, Metaxas & Odena, "Self-Attention GANs", ICML 2019).
+
+Attention sits after the generator block that outputs ``attn_res`` x ``attn_res`` maps and
+after the discriminator block that reaches that size (default 16 for 32 px images).
+As in the paper: spectral norm in G as well as D, hinge loss, one D step per G step and
+the two-timescale update rule (D learns 4x faster: 4e-4 vs 1e-4), Adam(β=(0, 0.9)).
+"""
+
+from __future__ import annotations
+
+from ganstyle.gan.models import sngan
+
+DEFAULTS = {**sngan.DEFAULTS, "g_sn": True, "n_critic": 1, "g_lr": 1e-4, "d_lr": 4e-4, "beta1": 0.0, "beta2": 0.9,
+            "attn_res": 16}
+
+
+def check(cfg, data_shape) -> None:
+    sngan.check(cfg, data_shape)
+
+
+make_generator = sngan.make_generator
+make_discriminator = sngan.make_discriminator
