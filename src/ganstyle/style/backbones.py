@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from ganstyle.errors import GanstyleError
+from ganstyle.io.weights import find_local_weights
 
 log = logging.getLogger(__name__)
 
@@ -211,19 +212,8 @@ def find_vgg19_weights(weights: str | os.PathLike | None = None) -> Path | None:
 
     An explicitly named file that does not exist is an error; a missing cache file is None.
     """
-    if weights is not None:
-        path = Path(weights).expanduser()
-        if not path.is_file():
-            raise GanstyleError(f"--weights {path}: no such file (expected torchvision's {VGG19_FILENAME} or a .safetensors with its keys)")
-        return path
-    env = os.environ.get(WEIGHTS_ENV)
-    if env:
-        path = Path(env).expanduser()
-        if not path.is_file():
-            raise GanstyleError(f"{WEIGHTS_ENV}={env}: no such file")
-        return path
-    cached = torch_hub_checkpoint_dir() / VGG19_FILENAME
-    return cached if cached.is_file() else None
+    return find_local_weights(weights, WEIGHTS_ENV, torch_hub_checkpoint_dir() / VGG19_FILENAME,
+                              f"torchvision's {VGG19_FILENAME} or a .safetensors with its keys")
 
 
 def download_vgg19_weights(timeout: float = 30.0) -> Path:

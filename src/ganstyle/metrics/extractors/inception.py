@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ganstyle.errors import GanstyleError
+from ganstyle.io.weights import find_local_weights
 
 FID_WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
 FID_WEIGHTS_FILE = FID_WEIGHTS_URL.rsplit("/", 1)[1]
@@ -201,20 +202,10 @@ def _missing_message(tried: str) -> str:
 
 def resolve_inception_weights(path: str | os.PathLike | None = None, *, download: bool = True) -> Path:
     """Find the weights file (explicit path, env var, hub cache), downloading if allowed."""
-    if path:
-        p = Path(path).expanduser()
-        if not p.is_file():
-            raise GanstyleError(f"--weights: no file at {p}; it should be {FID_WEIGHTS_FILE} from {FID_WEIGHTS_URL}")
-        return p
-    env = os.environ.get(WEIGHTS_ENV)
-    if env:
-        p = Path(env).expanduser()
-        if not p.is_file():
-            raise GanstyleError(f"${WEIGHTS_ENV} points to {p}, which does not exist; fix it or unset it")
-        return p
     cached = _hub_path()
-    if cached.is_file():
-        return cached
+    found = find_local_weights(path, WEIGHTS_ENV, cached, f"{FID_WEIGHTS_FILE} from {FID_WEIGHTS_URL}")
+    if found is not None:
+        return found
     if not download:
         raise GanstyleError(_missing_message("downloads disabled"))
     cached.parent.mkdir(parents=True, exist_ok=True)
