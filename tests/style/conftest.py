@@ -17,6 +17,15 @@ def random_net():
     return random_backbone(seed=0, pooling="avg")
 
 
+@pytest.fixture(scope="session")
+def backbone():
+    """The backbone the fast/AdaIN tests' tiny configs name (``random``, seed 0), built once;
+    a trained model dir records its fingerprint, so every training run must use this one."""
+    from ganstyle.style.backbones import build_backbone
+
+    return build_backbone("random", seed=0, announce=False)
+
+
 def make_content(size: int = 64) -> torch.Tensor:
     """A smooth 'photo': soft shapes on a gradient, in colour."""
     y, x = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")

@@ -47,14 +47,6 @@ def data_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def backbone():
-    """The backbone tiny_config names, built once (a model dir records its fingerprint)."""
-    from ganstyle.style.backbones import build_backbone
-
-    return build_backbone("random", seed=0, announce=False)
-
-
-@pytest.fixture(scope="module")
 def model_dir(data_dir):
     return train_style(tiny_config(data_dir, out=str(data_dir / "trained"), steps=4), progress=False)
 
