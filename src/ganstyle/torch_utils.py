@@ -12,7 +12,7 @@ import torch
 
 from ganstyle.errors import GanstyleError
 
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -30,15 +30,46 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
+def native_bf16(device: torch.device) -> bool:
+    """True where bf16 matrix math runs natively: CUDA devices that support it, and CPUs with
+    AMX or AVX-512 BF16. Elsewhere (AVX2-only CPUs) bf16 autocast is emulated and several times
+    slower than fp32."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(bool(getattr(torch.cpu, c, lambda: False)()) for c in checks)
+
+
 def check_precision(precision: str, device: torch.device) -> None:
     if precision not in PRECISIONS:
         raise GanstyleError(f"--precision: {precision!r} is not one of {', '.join(PRECISIONS)}")
     if precision == "fp16" and device.type != "cuda":
-        raise GanstyleError("--precision fp16 needs a CUDA device (on CPU use bf16, which this CPU runs fast)")
+        raise GanstyleError("--precision fp16 needs a CUDA device (on CPU use --precision auto: bf16 where "
+                            "the CPU runs it natively, fp32 otherwise)")
+
+
+def resolve_precision(precision: str, device: torch.device, *, warn=print) -> str:
+    """The concrete precision (fp32/bf16/fp16) for ``precision`` on ``device``.
+
+    ``auto`` picks bf16 only where the hardware runs it natively (:func:`native_bf16`) and fp32
+    otherwise. An explicit ``bf16`` on hardware without native bf16 is honoured, with a one-line
+    warning through ``warn`` (pass ``None`` to silence it), because it is then much slower.
+    """
+    check_precision(precision, device)
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    if precision == "bf16" and warn is not None and not native_bf16(device):
+        warn(f"warning: --precision bf16 on {device.type} without native bf16 support runs several times "
+             f"slower than fp32 (use --precision auto or fp32)")
+    return precision
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """Autocast context for ``precision`` (a no-op for fp32)."""
+    """Autocast context for a concrete ``precision`` (a no-op for fp32)."""
+    if precision == "auto":
+        precision = resolve_precision(precision, device)
     if precision == "fp32":
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16

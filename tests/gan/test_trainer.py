@@ -189,3 +189,19 @@ def test_cuda_training_and_resume(precision, tiny_dcgan_cfg, tmp_path):
     assert state["step"] == 2 * cfg.steps
     x = load_generator(run, device="cuda").generate(8)
     assert x.device.type == "cpu" and x.shape == (8, 1, 16, 16) and torch.isfinite(x).all()
+
+
+def test_precision_auto_follows_native_bf16(monkeypatch, capsys):
+    import torch
+
+    from ganstyle import torch_utils
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(torch_utils, "native_bf16", lambda device: False)
+    assert torch_utils.resolve_precision("auto", cpu) == "fp32"
+    assert torch_utils.resolve_precision("bf16", cpu) == "bf16"
+    assert "several times slower than fp32" in capsys.readouterr().out
+    monkeypatch.setattr(torch_utils, "native_bf16", lambda device: True)
+    assert torch_utils.resolve_precision("auto", cpu) == "bf16"
+    assert torch_utils.resolve_precision("bf16", cpu) == "bf16"
+    assert capsys.readouterr().out == ""

@@ -12,20 +12,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import torch
 
 from ganstyle.gan.trainer import TrainConfig, train_gan
 
 DIGIT_STEPS, RING_STEPS = 1500, 2500
 QUICK_STEPS = 10
-
-
-def fast_precision() -> str:
-    """bf16 where the device has native bf16 math (recent GPUs, CPUs with AVX512-BF16 / AMX), else fp32."""
-    if torch.cuda.is_available():
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return "bf16" if any(getattr(torch.cpu, c, lambda: False)() for c in checks) else "fp32"
 
 
 def _fresh(run_dir: Path) -> Path:
@@ -41,7 +32,7 @@ def run_gan_demo(out: str | Path, seed: int = 0, quick: bool = False) -> dict[st
     digit_steps, ring_steps = (QUICK_STEPS, QUICK_STEPS) if quick else (DIGIT_STEPS, RING_STEPS)
 
     digits_cfg = TrainConfig(data="digits", image_size=16, model="dcgan", conditional=True, steps=digit_steps,
-                             batch_size=64, g_lr=2e-4, d_lr=2e-4, ema_decay=0.995, precision=fast_precision(),
+                             batch_size=64, g_lr=2e-4, d_lr=2e-4, ema_decay=0.995, precision="auto",
                              device="auto", seed=seed, n_samples=100, log_every=min(50, digit_steps),
                              sample_every=0, ckpt_every=0, keep_checkpoints=1)
     digits_run = train_gan(digits_cfg, out=_fresh(out / "gan_digits"), progress=False)

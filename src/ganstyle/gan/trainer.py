@@ -1,6 +1,6 @@
 """GAN training: one config dataclass, one trainer, one run directory.
 
-    cfg = TrainConfig(data="digits", image_size=32, model="dcgan", steps=3000, precision="bf16")
+    cfg = TrainConfig(data="digits", image_size=32, model="dcgan", steps=3000, precision="auto")
     run = train_gan(cfg, out="runs/digits")          # ganstyle train --data digits ... --out runs/digits
     run = train_gan(resume="runs/digits", steps=6000)  # continues bit-exactly (CPU)
 
@@ -43,7 +43,7 @@ from ganstyle.io.checkpoints import (
 )
 from ganstyle.io.images import atomic_write_text
 from ganstyle.io.runlog import append_csv, append_jsonl, plot_columns, truncate_csv
-from ganstyle.torch_utils import autocast, check_precision, resolve_device
+from ganstyle.torch_utils import PRECISIONS, autocast, resolve_device, resolve_precision
 
 
 @dataclass
@@ -84,8 +84,8 @@ class TrainConfig:
     # run
     seed: int = field(0, help="random seed (runs are bit-exact on CPU for a given seed)")
     device: str = field("auto", help="auto, cpu, cuda or cuda:N")
-    precision: str = field("fp32", help="fp32, bf16 (autocast; fast on CPUs with AMX and on recent GPUs) or fp16 (GPU only)",
-                           choices=("fp32", "bf16", "fp16"))
+    precision: str = field("auto", help="auto (bf16 where the hardware runs it natively: CPUs with AMX or AVX-512 BF16, "
+                           "recent GPUs; fp32 otherwise), fp32, bf16 (autocast) or fp16 (GPU only)", choices=PRECISIONS)
     channels_last: bool = field(False, help="channels-last memory format for conv models (faster with bf16/fp16 on GPUs)")
     compile: bool = field(False, help="torch.compile the training forward passes (slow start; see README 'Scaling up')")
     sync_bn: bool = field(False, help="under torchrun on GPUs: batch-norm statistics over the global batch (SyncBatchNorm)")
@@ -218,7 +218,11 @@ class GANTrainer:
         self.run_dir = Path(run_dir)
         self.dist = distributed.setup(resolve_device(cfg.device))  # a world of one unless launched by torchrun
         self.device = self.dist.device
-        check_precision(cfg.precision, self.device)
+        # The concrete precision is resolved once per process (hardware-dependent) and kept out of
+        # the stored config, so a run resumed on another machine re-detects it.
+        self.precision = resolve_precision(cfg.precision, self.device, warn=print if self.dist.is_main else None)
+        if cfg.precision == "auto" and self.dist.is_main:
+            print(f"precision: auto -> {self.precision} on {self.device.type}")
         self.dist.local_batch(cfg.batch_size)  # --batch-size is global; it must split over the processes
         self.loss = get_loss(cfg.loss, cfg.label_smoothing)
         with self.dist.main_first():
@@ -243,7 +247,7 @@ class GANTrainer:
         self.dist.seed_private_rngs(cfg.seed)
         self.opt_G = _adam(self.G.parameters(), cfg.g_lr, (cfg.beta1, cfg.beta2), self.device)
         self.opt_D = _adam(self.D.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2), self.device)
-        fp16 = cfg.precision == "fp16"
+        fp16 = self.precision == "fp16"
         self.scaler_G = torch.amp.GradScaler(self.device.type, enabled=fp16)
         self.scaler_D = torch.amp.GradScaler(self.device.type, enabled=fp16)
 
@@ -287,14 +291,14 @@ class GANTrainer:
     def d_step(self) -> None:
         real, y_real = self.real_batch()
         z, y_fake = self.latents(self.cfg.batch_size)
-        with autocast(self.device, self.cfg.precision):
+        with autocast(self.device, self.precision):
             with torch.no_grad():
                 fake = self.G_train(z, y_fake)
             if self.augment:  # D (and R1) see augmented images
                 real, fake = self.augment(real), self.augment(fake)
-        if self.cfg.r1_gamma and self.cfg.precision == "fp32" and lazy_due(self.d_iter, self.cfg.reg_every):
+        if self.cfg.r1_gamma and self.precision == "fp32" and lazy_due(self.d_iter, self.cfg.reg_every):
             real = real.detach().requires_grad_(True)
-        with autocast(self.device, self.cfg.precision):
+        with autocast(self.device, self.precision):
             real_logits, fake_logits = self.D_train(real, y_real).float(), self.D_train(fake, y_fake).float()
             loss = self.loss.d_loss(real_logits, fake_logits)
         reg = self.d_regularizer(real, fake, y_real, real_logits, y_fake)
@@ -315,7 +319,7 @@ class GANTrainer:
     def g_step(self) -> None:
         z, y = self.latents(self.cfg.batch_size)
         self.D.requires_grad_(False)  # no weight gradients for D in the G update
-        with autocast(self.device, self.cfg.precision):
+        with autocast(self.device, self.precision):
             fake = self.G_train(z, y)
             loss = self.loss.g_loss(self.D_train(self.augment(fake) if self.augment else fake, y).float())
         self.opt_G.zero_grad(set_to_none=True)
