@@ -16,7 +16,7 @@ _API = {
     "TrainConfig": "ganstyle.gan.trainer:TrainConfig",
     "sample": "ganstyle.gan.sampling:sample",
     "load_generator": "ganstyle.gan.sampling:load_generator",
-    "evaluate": "ganstyle.metrics.evaluate:evaluate_run",
+    "evaluate": "ganstyle.gan.evaluation:evaluate_run",
     "fid": "ganstyle.metrics.evaluate:fid_between",
     "stylize": "ganstyle.style.api:stylize",
     "train_style": "ganstyle.style.train:train_style",

@@ -28,14 +28,61 @@ else:  # pragma: no cover
 T = TypeVar("T")
 
 
-def field(default: Any = dataclasses.MISSING, *, help: str = "", choices: tuple | None = None, **kw) -> Any:
-    """``dataclasses.field`` with help text (and optional choices) for the CLI."""
-    meta = {"help": help}
+def field(default: Any = dataclasses.MISSING, *, help: str = "", choices: tuple | None = None,
+          ge: float | None = None, gt: float | None = None, le: float | None = None, lt: float | None = None,
+          flag: str | None = None, aliases: tuple[str, ...] = (), **kw) -> Any:
+    """``dataclasses.field`` with what the CLI and the config boundary need.
+
+    ``help`` and ``choices`` feed argparse; ``ge``/``gt``/``le``/``lt`` declare the valid range
+    of a number (checked by :func:`validate` for flags, config files and Python alike); ``flag``
+    names the CLI flag when it differs from the field (``--class`` for ``labels``); ``aliases``
+    are old names still accepted, in files and as flags, with a one-line deprecation notice.
+    """
+    meta: dict[str, Any] = {"help": help}
     if choices is not None:
         meta["choices"] = choices
+    bounds = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
+    if bounds:
+        meta["range"] = bounds
+    if flag:
+        meta["flag"] = flag
+    if aliases:
+        meta["aliases"] = tuple(aliases)
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta, **kw)
     return dataclasses.field(default=default, metadata=meta, **kw)
+
+
+_RANGE_TEXT = {"ge": "at least {}", "gt": "greater than {}", "le": "at most {}", "lt": "less than {}"}
+_RANGE_OK = {"ge": lambda v, b: v >= b, "gt": lambda v, b: v > b, "le": lambda v, b: v <= b, "lt": lambda v, b: v < b}
+
+
+def range_text(f: dataclasses.Field) -> str:
+    """The declared range of a field in words ("at least 1"), or ""."""
+    return " and ".join(_RANGE_TEXT[k].format(v) for k, v in f.metadata.get("range", {}).items())
+
+
+def validate(obj: Any, source: str = "") -> Any:
+    """Check every field's declared choices and range; one :class:`GanstyleError` line naming the flag.
+
+    ``source`` (a config file) is named too, so the user knows where the bad value came from.
+    Nested dataclasses are checked as well. Returns ``obj``.
+    """
+    where = f" (from {source})" if source and source != "command line" else ""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            validate(value, source)
+            continue
+        if value is None:
+            continue
+        choices = f.metadata.get("choices")
+        if choices and value not in choices:
+            raise GanstyleError(f"{flag_name(f)}: {value!r} is not one of {', '.join(map(str, choices))}{where}")
+        bounds = f.metadata.get("range", {})
+        if bounds and isinstance(value, (int, float)) and not all(_RANGE_OK[k](value, b) for k, b in bounds.items()):
+            raise GanstyleError(f"{flag_name(f)}: must be {range_text(f)}, got {value}{where}")
+    return obj
 
 
 def _base_type(tp: Any) -> tuple[Any, bool]:
@@ -75,6 +122,8 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
                     return False
                 raise ValueError(value)
             return bool(value)
+        if base in (int, float) and isinstance(value, bool):
+            raise ValueError(value)  # TOML `steps = true` must not become 1
         if base is int:
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError(value)
@@ -89,26 +138,34 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
 
 
 def from_dict(cls: type[T], data: dict[str, Any], *, source: str = "config") -> T:
-    """Build ``cls`` from a plain dict, converting types; unknown keys are an error."""
+    """Build ``cls`` from a plain dict, converting types and checking ranges; unknown keys are an error.
+
+    Deprecated names (a field's ``aliases``) are accepted with a one-line notice.
+    """
     if not isinstance(data, dict):
-        raise GanstyleError(f"{source}: expected a table of settings, got {type(data).__name__}")
+        raise GanstyleError(f"{source}: expected a table of settings, got {_kind(data)}")
     hints = _hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    data = dict(data)
+    for f in fields.values():
+        for old in f.metadata.get("aliases", ()):
+            if old in data:
+                print(f"{source}: setting {old!r} is deprecated; use {f.name!r}", file=sys.stderr)
+                value = data.pop(old)
+                data.setdefault(f.name, value)
+    unknown = sorted(set(data) - set(fields))
     if unknown:
         raise GanstyleError(f"{source}: unknown setting(s) {', '.join(unknown)} for {cls.__name__}")
-    kwargs = {k: _coerce(v, hints[k], k) for k, v in data.items()}
-    obj = cls(**kwargs)
-    _validate_choices(obj)
-    return obj
+    try:
+        kwargs = {k: _coerce(v, hints[k], k) for k, v in data.items()}
+    except GanstyleError as exc:
+        raise GanstyleError(f"{source}: {exc}" if source != "command line" else str(exc)) from None
+    return validate(cls(**kwargs), source)
 
 
-def _validate_choices(obj: Any) -> None:
-    for f in dataclasses.fields(obj):
-        choices = f.metadata.get("choices")
-        value = getattr(obj, f.name)
-        if choices and value is not None and value not in choices:
-            raise GanstyleError(f"--{f.name.replace('_', '-')}: {value!r} is not one of {', '.join(map(str, choices))}")
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+            type(None): "nothing"}.get(type(value), type(value).__name__)
 
 
 def to_dict(obj: Any) -> dict[str, Any]:
@@ -154,19 +211,25 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise GanstyleError(f"{path}: config file not found")
-    text = path.read_text()
+    if path.suffix not in (".toml", ".yaml", ".yml", ".json"):
+        raise GanstyleError(f"{path}: config must be .toml, .yaml/.yml or .json")
     try:
+        text = path.read_text()
         if path.suffix == ".toml":
-            return tomllib.loads(text)
-        if path.suffix in (".yaml", ".yml"):
+            data = tomllib.loads(text)
+        elif path.suffix == ".json":
+            data = json.loads(text)
+        else:
             import yaml
 
-            return yaml.safe_load(text) or {}
-        if path.suffix == ".json":
-            return json.loads(text)
+            data = yaml.safe_load(text)
+            data = {} if data is None else data
     except Exception as exc:  # each parser has its own error type
-        raise GanstyleError(f"{path}: cannot parse config ({exc})") from None
-    raise GanstyleError(f"{path}: config must be .toml, .yaml/.yml or .json")
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise GanstyleError(f"{path}: cannot parse config ({reason})") from None
+    if not isinstance(data, dict):
+        raise GanstyleError(f"{path}: the top level must be a table of settings (name = value), not {_kind(data)}")
+    return data
 
 
 def write_config(path: str | Path, config: Any, header: str = "") -> Path:
@@ -187,13 +250,25 @@ def write_config(path: str | Path, config: Any, header: str = "") -> Path:
 # ------------------------------------------------------------------ argparse
 
 
-def flag_name(field_name: str) -> str:
-    return "--" + field_name.replace("_", "-")
+def flag_name(f: dataclasses.Field | str) -> str:
+    """``--ckpt-every`` for field ``ckpt_every`` (or the field's own ``flag``)."""
+    if isinstance(f, str):
+        return "--" + f.replace("_", "-")
+    return "--" + f.metadata.get("flag", f.name.replace("_", "-"))
+
+
+class _DeprecatedFlag(argparse.Action):
+    """An old flag name: stores into the new field and says so in one line."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{option_string} is deprecated; use {self.metadata_flag}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, *, exclude: tuple[str, ...] = ()) -> None:
     """Add one flag per field of ``cls``. Flags default to *unset* so that a config file
-    can fill what the command line leaves out (see :func:`resolve_config`)."""
+    can fill what the command line leaves out (see :func:`resolve_config`). Help texts show
+    the default and the declared range; a field's ``aliases`` become hidden deprecated flags."""
     hints = _hints(cls)
     for f in dataclasses.fields(cls):
         if f.name in exclude:
@@ -202,12 +277,14 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, *, exclude: t
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
         help_text = f.metadata.get("help", "")
+        if range_text(f):
+            help_text = f"{help_text}; {range_text(f)}"
         help_text = f"{help_text} (default: {default})" if default not in (None, "", []) else help_text
-        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text}
+        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text.replace("%", "%%")}
         if base is bool:
             kw["action"] = argparse.BooleanOptionalAction
         else:
-            kw["metavar"] = f.name.upper()
+            kw["metavar"] = f.metadata.get("flag", f.name).upper().replace("-", "_")
             if typing.get_origin(base) in (list, tuple):
                 kw["type"] = str  # comma-separated; coerced later
             elif base in (int, float, str):
@@ -215,7 +292,11 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, *, exclude: t
             if f.metadata.get("choices"):
                 kw["choices"] = f.metadata["choices"]
                 kw.pop("metavar")
-        parser.add_argument(flag_name(f.name), **kw)
+        parser.add_argument(flag_name(f), **kw)
+        for old in f.metadata.get("aliases", ()):
+            action = parser.add_argument(flag_name(old), **{**kw, "help": argparse.SUPPRESS, "action": _DeprecatedFlag}
+                                         if base is not bool else {**kw, "help": argparse.SUPPRESS})
+            action.metadata_flag = flag_name(f)
 
 
 def resolve_config(cls: type[T], args: argparse.Namespace, *, config_path: str | Path | None = None,

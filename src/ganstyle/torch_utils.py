@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -84,19 +83,6 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-@contextlib.contextmanager
-def eval_mode(*modules: torch.nn.Module) -> Iterator[None]:
-    """Put modules in eval mode for a block, then restore their previous mode."""
-    was = [m.training for m in modules]
-    for m in modules:
-        m.eval()
-    try:
-        yield
-    finally:
-        for m, t in zip(modules, was):
-            m.train(t)
-
-
 def default_threads() -> int:
     """Threads for intra-op parallelism: all cores unless OMP_NUM_THREADS says otherwise."""
     env = os.environ.get("OMP_NUM_THREADS")
@@ -120,7 +106,3 @@ def available_memory(device: torch.device, unknown: int = 4 << 30) -> int:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return unknown
-
-
-def count_parameters(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())

@@ -11,7 +11,8 @@ from ganstyle.gan.augment import DiffAugment, color, cutout, translation
 from ganstyle.gan.layers import (
     MinibatchStdDev, PackedDiscriminator, SelfAttention, largest_singular_value, sn,
 )
-from ganstyle.gan.regularizers import r1_penalty, r2_penalty, zero_centred_penalties
+from ganstyle.gan.losses import r1_penalty
+from ganstyle.gan.regularizers import r2_penalty, zero_centred_penalties
 from ganstyle.gan.trainer import GANTrainer, TrainConfig, train_gan
 from ganstyle.io.checkpoints import latest_checkpoint, load_checkpoint
 from ganstyle.io.runlog import read_csv

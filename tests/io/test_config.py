@@ -121,3 +121,31 @@ def test_flag_parsing_errors_and_help(capsys):
     assert "invalid choice" in capsys.readouterr().err
     text = p.format_help()
     assert "learning rate (default: 0.0002)" in text and "--no-ema" in text
+
+
+@dataclasses.dataclass
+class Renamed:
+    ckpt_every: int = field(10, ge=0, aliases=("checkpoint_every",), help="steps between checkpoints")
+    labels: int | None = field(None, ge=0, le=9, flag="class", help="class to draw")
+
+
+def test_old_names_are_accepted_with_a_deprecation_line(capsys):
+    assert from_dict(Renamed, {"checkpoint_every": 5}, source="old.toml") == Renamed(ckpt_every=5)
+    assert capsys.readouterr().err == "old.toml: setting 'checkpoint_every' is deprecated; use 'ckpt_every'\n"
+    parser = argparse.ArgumentParser()
+    add_dataclass_args(parser, Renamed)
+    args = parser.parse_args(["--checkpoint-every", "7", "--class", "3"])
+    assert resolve_config(Renamed, args) == Renamed(ckpt_every=7, labels=3)
+    assert capsys.readouterr().err == "--checkpoint-every is deprecated; use --ckpt-every\n"
+    assert "--checkpoint-every" not in parser.format_help()
+    assert "class to draw; at least 0 and at most 9" in " ".join(parser.format_help().split())
+
+
+def test_declared_ranges_are_checked_for_every_source(tmp_path):
+    with pytest.raises(GanstyleError, match=r"^--class: must be at least 0 and at most 9, got 10$"):
+        from_dict(Renamed, {"labels": 10}, source="command line")
+    (tmp_path / "r.toml").write_text("ckpt_every = -1\n")
+    with pytest.raises(GanstyleError, match=r"^--ckpt-every: must be at least 0, got -1 \(from .*r.toml\)$"):
+        from_dict(Renamed, read_config_file(tmp_path / "r.toml"), source=str(tmp_path / "r.toml"))
+    with pytest.raises(GanstyleError, match=r"t.toml: config field 'ckpt_every': cannot use True as int"):
+        from_dict(Renamed, {"ckpt_every": True}, source="t.toml")

@@ -9,6 +9,8 @@ import torch
 from ganstyle.cli import main
 from ganstyle.data import load_dataset
 from ganstyle.data.digits import load_digits_dataset
+from ganstyle.errors import GanstyleError
+from ganstyle.gan import evaluation
 from ganstyle.metrics import evaluate as ev
 
 
@@ -38,11 +40,16 @@ def test_evaluate_generator_on_digits_separates_good_from_bad(metrics_cache, dig
 def test_evaluate_generator_on_toy_points():
     data = load_dataset("ring8", n=5000)
     collapsed = lambda n: torch.tensor([[1.0, 0.0]]).repeat(n, 1) + 0.005 * torch.randn(n, 2)  # noqa: E731
-    good = ev.evaluate_generator(lambda n: load_dataset("ring8", n=n, seed=1).x, data, ["modes", "fid"], 2500, 0, "cpu")
-    bad = ev.evaluate_generator(collapsed, data, ["modes", "fid"], 2500, 0, "cpu")
+    good = ev.evaluate_generator(lambda n: load_dataset("ring8", n=n, seed=1).x, data, ["modes", "prdc"], 2500, 0, "cpu")
+    bad = ev.evaluate_generator(collapsed, data, ["modes", "pr", "prdc"], 2500, 0, "cpu")
     assert good["modes"] == 8 and bad["modes"] == 1
     assert good["hq"] > 98 and good["rkl"] < 0.01 and bad["rkl"] == pytest.approx(np.log(8), rel=1e-6)
-    assert good["fid"] < 0.01 < bad["fid"]
+    # coverage of a sample from the data itself is 1 - 2**-k = 0.875 for k = 3 (Naeem et al., 2020)
+    assert good["coverage"] == pytest.approx(0.875, abs=0.03) and bad["coverage"] < 0.2
+    assert good["recall"] > 0.8 > 0.2 > bad["recall"]
+    # FID is for images: on 2-D points it is refused rather than reported under a misleading name
+    with pytest.raises(GanstyleError, match=r"^--metrics: fid cannot measure 2-D points; for this data use kid, modes, pr, prdc$"):
+        ev.evaluate_generator(collapsed, data, ["modes", "fid"], 2500, 0, "cpu")
 
 
 def test_unknown_metric_is_an_error():
@@ -58,7 +65,7 @@ def fake_run(tmp_path, monkeypatch):
     loaded = SimpleNamespace(config=SimpleNamespace(data="digits", cache_dir=None, data_n=None, seed=0),
                              step=1234, data_shape=(1, 16, 16),
                              generate=lambda n, seed=0, batch_size=256: digits_like(n, seed))
-    monkeypatch.setattr(ev, "_load_generator", lambda run_dir, device: loaded)
+    monkeypatch.setattr(evaluation, "_load_generator", lambda run_dir, device: loaded)
     return run
 
 
@@ -121,3 +128,26 @@ def test_fid_cli_bad_path_is_one_line_exit_2(tmp_path, capsys):
     assert main(["fid", str(tmp_path / "nope"), str(tmp_path / "nope2"), "--extractor", "classifier"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nope" in err
+
+
+def test_a_registered_metric_runs_through_compute_metrics_and_the_cli_help(capsys):
+    from ganstyle.metrics import registry
+
+    @registry.register_metric("mean-gap", help="distance between feature means", kinds=("points",))
+    def mean_gap(inputs):
+        return [inputs.record("mean-gap", float(np.linalg.norm(inputs.features.mean(0) - inputs.reference.mu)))]
+
+    try:
+        data = load_dataset("ring8", n=2000)
+        shifted = lambda n: load_dataset("ring8", n=n, seed=1).x + torch.tensor([3.0, 4.0])  # noqa: E731
+        result = ev.compute_metrics(shifted, data, "mean-gap", 2000, 0)
+        (record,) = result["records"]
+        assert record["metric"] == "mean-gap" and record["value"] == pytest.approx(5.0, abs=0.1)
+        assert record["n_fake"] == 2000 and record["seed"] == 0
+        with pytest.raises(GanstyleError, match="mean-gap cannot measure images"):
+            ev.parse_metrics("mean-gap", "images")
+        with pytest.raises(SystemExit):
+            main(["eval", "--help"])
+        assert "mean-gap (distance between feature means) [points only]" in " ".join(capsys.readouterr().out.split())
+    finally:
+        registry._METRICS.pop("mean-gap")

@@ -7,6 +7,8 @@ import json
 
 
 def register(sub) -> None:
+    from ganstyle.metrics.registry import metric_help
+
     fmt = argparse.ArgumentDefaultsHelpFormatter
     p = sub.add_parser("eval", formatter_class=fmt, help="measure a trained GAN run (FID, KID, IS, precision/recall, modes)",
                        description="Sample the run's EMA generator and measure it against the run's training data. "
@@ -14,8 +16,8 @@ def register(sub) -> None:
                                    "metrics.jsonl and metrics.csv.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (newest checkpoint) or a checkpoint stem")
     p.add_argument("--metrics", default="auto",
-                   help="comma-separated: fid, kid, is, pr (precision/recall), prdc (+density/coverage), modes; "
-                        "auto = fid,kid,is,pr for images, modes for 2-D data")
+                   help="comma-separated names from the metric registry: " + metric_help().replace("%", "%%")
+                        + ". auto = fid,kid,is,pr for images, modes for 2-D data")
     p.add_argument("--n", type=int, default=10_000, help="generated samples (mode coverage uses the first 2500)")
     p.add_argument("--json", dest="json_path", default=None, help="write the full result here")
     p.add_argument("--extractor", default="auto", choices=("auto", "inception", "classifier"),
@@ -52,7 +54,8 @@ def _device(name: str):
 
 def _eval(args) -> int:
     from ganstyle.errors import GanstyleError
-    from ganstyle.metrics.evaluate import evaluate_run, format_table
+    from ganstyle.gan.evaluation import evaluate_run
+    from ganstyle.metrics.evaluate import format_table
 
     if args.n < 2:
         raise GanstyleError(f"--n: need at least 2 samples, got {args.n}")

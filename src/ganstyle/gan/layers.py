@@ -12,11 +12,15 @@
 - :class:`MinibatchStdDev`: appends the average per-feature standard deviation over a
   group of samples as one extra channel (Karras et al., 2018), so D can see a lack of
   variety in a batch.
+- :func:`init_dcgan_weights`, :func:`minibatch_stddev`, :class:`ProjectionHead`: DCGAN init,
+  the batch-variety feature, and the projection discriminator head.
 - :class:`PackedDiscriminator`: PacGAN (Lin et al., 2018): D judges ``m`` samples at once,
   concatenated along channels, which penalises a generator that covers few modes.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -101,15 +105,13 @@ class ConditionalBatchNorm2d(nn.Module):
 
 
 class MinibatchStdDev(nn.Module):
-    """Module form of :func:`ganstyle.gan.models.minibatch_stddev` (one extra channel)."""
+    """Module form of :func:`minibatch_stddev` (one extra channel)."""
 
     def __init__(self, group_size: int = 4):
         super().__init__()
         self.group_size = group_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from ganstyle.gan.models import minibatch_stddev
-
         return minibatch_stddev(x, self.group_size)
 
 
@@ -130,3 +132,44 @@ class PackedDiscriminator(nn.Module):
             raise ValueError(f"batch of {n} is not divisible by pack {self.pack}")
         packed = x.reshape(n // self.pack, self.pack * x.shape[1], *x.shape[2:])
         return self.inner(packed, y[::self.pack] if y is not None else None)
+
+
+def init_dcgan_weights(module: nn.Module, std: float = 0.02) -> None:
+    """N(0, 0.02) conv/linear weights, N(1, 0.02) norm gains (Radford et al., 2016)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.GroupNorm, nn.LayerNorm)) and m.weight is not None:
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
+
+
+def minibatch_stddev(h: torch.Tensor, group: int) -> torch.Tensor:
+    """Append the average feature std within groups of ``group`` samples (Karras et al.,
+    2018): the discriminator sees how varied a batch is, which counters mode collapse."""
+    n = h.shape[0]
+    g = math.gcd(group, n)
+    y = h.float().reshape(g, -1, *h.shape[1:])
+    std = (y.var(0, unbiased=False) + 1e-8).sqrt().flatten(1).mean(1)  # one value per group
+    std = std.repeat(g).to(h.dtype).view(n, *([1] * (h.dim() - 1)))
+    return torch.cat([h, std.expand(n, 1, *h.shape[2:])], dim=1)
+
+
+class ProjectionHead(nn.Module):
+    """Discriminator output ``w·h + b (+ <embed(y), h>)``: the projection discriminator of
+    Miyato & Koyama (2018), which reduces to a linear head without labels."""
+
+    def __init__(self, features: int, num_classes: int | None):
+        super().__init__()
+        self.linear = nn.Linear(features, 1)
+        self.embed = nn.Embedding(num_classes, features) if num_classes else None
+
+    def forward(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        out = self.linear(h).squeeze(1)
+        if self.embed is not None:
+            if y is None:
+                raise ValueError("this discriminator is class-conditional: pass labels")
+            out = out + (self.embed(y) * h).sum(1)
+        return out

@@ -132,7 +132,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Load
     """Load the averaged (EMA) generator of a run directory or checkpoint, in eval mode."""
     from ganstyle.config import from_dict
     from ganstyle.gan.models import build_generator
-    from ganstyle.gan.trainer import TrainConfig
+    from ganstyle.gan.config import TrainConfig
     from ganstyle.io.checkpoints import load_checkpoint, sub_state_dict
     from ganstyle.torch_utils import resolve_device
 

@@ -19,129 +19,25 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ganstyle import distributed
-from ganstyle.config import field, from_dict, read_config_file, to_dict
+from ganstyle.config import to_dict
 from ganstyle.errors import GanstyleError
 from ganstyle.gan.augment import DiffAugment
+from ganstyle.gan.config import TrainConfig, load_run_config, resolve_defaults
 from ganstyle.gan.ema import EMA
-from ganstyle.gan.losses import LOSSES, get_loss, gradient_penalty
-from ganstyle.gan.models import build_models, model_defaults, model_family
-from ganstyle.gan.regularizers import check_zoo_options, lazy_due, zero_centred_penalties
+from ganstyle.gan.losses import get_loss, gradient_penalty
+from ganstyle.gan.models import build_models
+from ganstyle.gan.regularizers import lazy_due, zero_centred_penalties
 from ganstyle.io.checkpoints import capture_rng_state, load_checkpoint, restore_rng_state, sub_state_dict
 from ganstyle.io.rundir import RunDir
-from ganstyle.torch_utils import PRECISIONS, autocast, resolve_device, resolve_precision
+from ganstyle.torch_utils import autocast, resolve_device, resolve_precision
 
-
-@dataclass
-class TrainConfig:
-    """Every setting of a GAN run. Fields left ``None`` take the model's / loss's defaults."""
-
-    # data
-    data: str = field("ring8", help="dataset: ring8, grid25, digits, mnist, fashion-mnist, cifar10 or folder:PATH")
-    image_size: int | None = field(None, help="image side in pixels (default: the dataset's own size)")
-    channels: int | None = field(None, help="image channels, 1 or 3 (default: the dataset's own)")
-    data_n: int | None = field(None, help="use at most this many training samples")
-    cache_dir: str | None = field(None, help="folder for downloaded datasets")
-    # model
-    model: str = field("mlp", help="model family: mlp, dcgan, sngan, sagan, cond, biggan, stylegan-lite (see ganstyle.gan.models.MODELS)")
-    latent_dim: int | None = field(None, help="noise dimension (default: mlp 16, dcgan 100)")
-    g_width: int | None = field(None, help="generator width: MLP hidden units or DCGAN channels before the output layer (default: mlp 256, dcgan 64)")
-    d_width: int | None = field(None, help="discriminator width: MLP hidden units or DCGAN channels of the first layer (default: mlp 256, dcgan 64)")
-    depth: int | None = field(None, help="hidden layers of the MLP generator and discriminator (default: 3)")
-    d_norm: str = field("auto", help="discriminator normalisation (auto: batch norm, layer norm with a gradient penalty)",
-                        choices=("auto", "bn", "ln", "none"))
-    mbstd_group: int | None = field(None, help="minibatch-stddev group size in D, a counter to mode collapse (0 = off) (default: stylegan-lite 4, else 0)")
-    conditional: bool = field(False, help="class-conditional G and D (needs labelled data)")
-    # objective
-    loss: str | None = field(None, help="GAN loss: minimax, ns (non-saturating), hinge, wgan-gp, lsgan (default: ns; hinge for sngan, sagan, cond, biggan)",
-                             choices=tuple(LOSSES))
-    label_smoothing: float = field(0.0, help="one-sided label smoothing: real target 1 - this (minimax, ns, lsgan)")
-    gp_weight: float | None = field(None, help="gradient penalty weight (default: 10 with wgan-gp, else 0)")
-    r1_gamma: float | None = field(None, help="R1 penalty gamma on real data, 0 = off (default: mlp 1, stylegan-lite 0.01, else 0)")
-    # optimisation
-    steps: int = field(5000, help="generator updates in total (a resumed run continues up to this)")
-    batch_size: int | None = field(None, help="batch size (default: 64)")
-    g_lr: float | None = field(None, help="generator Adam learning rate (default: 2e-4; mlp 1e-3)")
-    d_lr: float | None = field(None, help="discriminator Adam learning rate (TTUR: may differ from --g-lr) (default: 2e-4; mlp 1e-3)")
-    beta1: float | None = field(None, help="Adam beta1 (default: 0.5; 0 with wgan-gp)")
-    beta2: float | None = field(None, help="Adam beta2 (default: 0.999; 0.9 with wgan-gp)")
-    n_critic: int | None = field(None, help="discriminator updates per generator update (default: 1; 5 with wgan-gp)")
-    ema_decay: float = field(0.999, help="decay of the generator weight average used for samples (0 = no averaging)")
-    # run
-    seed: int = field(0, help="random seed (runs are bit-exact on CPU for a given seed)")
-    device: str = field("auto", help="auto, cpu, cuda or cuda:N")
-    precision: str = field("auto", help="auto (bf16 where the hardware runs it natively: CPUs with AMX or AVX-512 BF16, "
-                           "recent GPUs; fp32 otherwise), fp32, bf16 (autocast) or fp16 (GPU only)", choices=PRECISIONS)
-    channels_last: bool = field(False, help="channels-last memory format for conv models (faster with bf16/fp16 on GPUs)")
-    compile: bool = field(False, help="torch.compile the training forward passes (slow start; see README 'Scaling up')")
-    sync_bn: bool = field(False, help="under torchrun on GPUs: batch-norm statistics over the global batch (SyncBatchNorm)")
-    log_every: int = field(50, help="steps between loss log lines (and NaN checks)")
-    sample_every: int = field(500, help="steps between fixed-noise sample grids (0 = only at the end)")
-    ckpt_every: int = field(1000, help="steps between checkpoints (0 = only at the end; a checkpoint also precedes every evaluation)")
-    keep_checkpoints: int = field(3, help="how many recent checkpoints to keep (0 = all)")
-    n_samples: int = field(64, help="images in each sample grid (2-D data: 20x this many points)")
-    eval_every: int = field(0, help="steps between metric evaluations (0 = off)")
-    eval_metrics: str = field("", help="comma-separated metrics for --eval-every, e.g. fid,kid or modes")
-    eval_n: int = field(5000, help="generated samples per evaluation")
-    tensorboard: bool = field(False, help="also write TensorBoard event files to RUN/tensorboard (needs ganstyle[tensorboard])")
-    # model zoo: architecture options, regularisers and tricks (see ganstyle.gan.layers, augment, regularizers)
-    attn_res: int | None = field(None, help="ResNet families: self-attention at this feature-map size, 0 = none (default: sagan/biggan 16, else 0)")
-    g_sn: bool | None = field(None, help="ResNet families: spectral norm in the generator too (default: sagan/biggan yes, sngan/cond no)")
-    mapping_layers: int | None = field(None, help="stylegan-lite mapping network depth (default: 2)")
-    style_mixing: float | None = field(None, help="stylegan-lite style-mixing probability in training (default: 0.9)")
-    pack: int = field(1, help="PacGAN: D judges this many samples at once (Lin et al. 2018); 1 = off")
-    diffaugment: str = field("", help="DiffAugment policies for real and fake images seen by D, e.g. color,translation,cutout")
-    r2_gamma: float = field(0.0, help="R2 penalty gamma on generated data (0 = off)")
-    reg_every: int | None = field(None, help="lazy R1/R2: penalise every k-th D step, scaled by k (default: 1; stylegan-lite 4)")
-    ema_start: int = field(0, help="generator EMA copies the weights until this step, then averages (warm-up)")
-
-
-GLOBAL_DEFAULTS: dict[str, Any] = {
-    "latent_dim": 100, "g_width": 64, "d_width": 64, "depth": 3, "mbstd_group": 0, "batch_size": 64,
-    "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_critic": 1, "gp_weight": 0.0, "r1_gamma": 0.0,
-    "reg_every": 1,
-}
-# Settings that make a loss work as published, applied before the model's own defaults.
-LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
-    "wgan-gp": {"beta1": 0.0, "beta2": 0.9, "n_critic": 5, "gp_weight": 10.0, "r1_gamma": 0.0},
-}
-
-
-def resolve_defaults(cfg: TrainConfig) -> TrainConfig:
-    """Fill unset fields: loss defaults, then the model family's, then global ones."""
-    filled = {}
-    if cfg.loss is None:
-        cfg = dataclasses.replace(cfg, loss=model_defaults(cfg.model).get("loss", "ns"))
-    if getattr(model_family(cfg.model), "CONDITIONAL", False):
-        cfg = dataclasses.replace(cfg, conditional=True)
-    layers = [LOSS_DEFAULTS.get(cfg.loss, {}), model_defaults(cfg.model), GLOBAL_DEFAULTS]
-    for f in dataclasses.fields(cfg):
-        if getattr(cfg, f.name) is None:
-            for layer in layers:
-                if f.name in layer:
-                    filled[f.name] = layer[f.name]
-                    break
-    cfg = dataclasses.replace(cfg, **filled)
-    for name in ("steps", "batch_size", "n_critic", "latent_dim", "log_every", "n_samples"):
-        if getattr(cfg, name) is not None and getattr(cfg, name) < 1:
-            raise GanstyleError(f"--{name.replace('_', '-')}: must be at least 1, got {getattr(cfg, name)}")
-    if not 0.0 <= cfg.ema_decay < 1.0:
-        raise GanstyleError(f"--ema-decay: {cfg.ema_decay} must be in [0, 1)")
-    check_zoo_options(cfg)
-    return cfg
-
-
-def load_run_config(run_dir: str | Path) -> TrainConfig:
-    path = Path(run_dir) / "config.toml"
-    if not path.is_file():
-        raise GanstyleError(f"{run_dir}: not a training run (no config.toml); check the path given to --resume")
-    return from_dict(TrainConfig, read_config_file(path), source=str(path))
+__all__ = ["BatchSampler", "GANTrainer", "TrainConfig", "load_run_config", "load_training_data", "train_gan"]
 
 
 def load_training_data(cfg: TrainConfig):
@@ -326,7 +222,7 @@ class GANTrainer:
                 pbar.update(1)
                 stopping = self.dist.agree_to_stop(run.stop_requested)  # all ranks stop at the same step
                 final = self.step == cfg.steps or stopping
-                evaluating = _due(self.step, cfg.eval_every) or (final and cfg.eval_every > 0)
+                evaluating = not stopping and (_due(self.step, cfg.eval_every) or (final and cfg.eval_every > 0))  # a stop exits fast
                 if self.step % cfg.log_every == 0 or final:
                     pbar.set_postfix(self.log(), refresh=False)
                 if _due(self.step, cfg.sample_every) or final:

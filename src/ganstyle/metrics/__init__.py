@@ -22,7 +22,6 @@ _EXPORTS = {
     "toy_mode_coverage": "ganstyle.metrics.modes",
     "Extractor": "ganstyle.metrics.extractors",
     "evaluate_generator": "ganstyle.metrics.evaluate",
-    "evaluate_run": "ganstyle.metrics.evaluate",
     "fid_between": "ganstyle.metrics.evaluate",
 }
 __all__ = sorted(_EXPORTS)

@@ -4,14 +4,13 @@
   returning full records (value, spread, counts, extractor and checksum, seed).
 - :func:`evaluate_generator`: the same as a flat ``{name: float}`` dict (the trainer's
   ``--eval-every`` hook and CSV logging).
-- :func:`evaluate_run` (``ganstyle.evaluate``): sample a run's EMA generator and measure it
-  against the run's training data; writes JSON and appends to the run's history.
+- metrics are looked up in :mod:`ganstyle.metrics.registry` (one function per metric);
+  measuring a whole run lives on the GAN side, in :mod:`ganstyle.gan.evaluation`.
 - :func:`fid_between` (``ganstyle.fid``): FID between two folders / ``.npz`` files.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from pathlib import Path
@@ -22,21 +21,31 @@ import torch
 
 from ganstyle.errors import GanstyleError
 
-METRIC_NAMES = ("fid", "kid", "is", "pr", "prdc", "modes")
 DEFAULT_IMAGE_METRICS = ("fid", "kid", "is", "pr")
 DEFAULT_POINT_METRICS = ("modes",)
 
 
 def parse_metrics(metrics: str | Iterable[str] | None, kind: str, flag: str = "--metrics") -> list[str]:
+    """Names from a comma-separated string or list, checked against the registry and the data kind."""
+    from ganstyle.metrics.registry import metrics as registered
+
     if isinstance(metrics, str):
         metrics = [m for m in metrics.split(",") if m.strip()]
     if not metrics or list(metrics) == ["auto"]:
         return list(DEFAULT_IMAGE_METRICS if kind == "images" else DEFAULT_POINT_METRICS)
-    names = [m.strip().lower() for m in metrics if m.strip()]
-    bad = [m for m in names if m not in METRIC_NAMES]
+    names = list(dict.fromkeys(m.strip().lower() for m in metrics if m.strip()))
+    known = registered()
+    bad = [m for m in names if m not in known]
     if bad:
-        raise GanstyleError(f"{flag}: unknown metric(s) {', '.join(bad)}; choose from {', '.join(METRIC_NAMES)}")
-    return list(dict.fromkeys(names))
+        raise GanstyleError(f"{flag}: unknown metric(s) {', '.join(bad)}; choose from {', '.join(known)}")
+    wrong_kind = [m for m in names if kind not in known[m].kinds]
+    if wrong_kind:
+        fits = [m for m, spec in known.items() if kind in spec.kinds]
+        what = "2-D points" if kind == "points" else kind
+        raise GanstyleError(f"{flag}: {', '.join(wrong_kind)} cannot measure {what}; for this data use "
+                            f"{', '.join(fits)}")
+    covered = {c for m in names for c in known[m].supersedes}
+    return [m for m in names if m not in covered]
 
 
 def check_metrics(metrics: str | Iterable[str], dataset, *, flag: str = "--metrics", extractor="auto", weights=None,
@@ -56,10 +65,6 @@ def check_metrics(metrics: str | Iterable[str], dataset, *, flag: str = "--metri
     return names
 
 
-def _record(metric: str, value: float, std: float | None = None, **extra) -> dict:
-    return {"metric": metric, "value": float(value), "std": None if std is None else float(std), **extra}
-
-
 def _real_subset(dataset, n: int, seed: int) -> torch.Tensor:
     x = dataset.x
     if len(x) <= n:
@@ -72,14 +77,16 @@ def compute_metrics(generate: Callable[[int], torch.Tensor], dataset, metrics=No
                     device="cpu", *, extractor="auto", weights=None, precision: str = "fp32", cache_dir=None,
                     kid_subsets: int = 100, kid_subset_size: int = 1000, pr_k: int = 3, is_splits: int = 10,
                     download: bool = True) -> dict:
-    """Measure ``generate`` against ``dataset``; returns ``{"records": [...], "skipped": {...}, ...}``."""
-    from ganstyle.metrics.features import FeatureSet, quantize, reference_features, tensor_fingerprint
-    from ganstyle.metrics.frechet import frechet_distance
-    from ganstyle.metrics.kid import kernel_inception_distance
+    """Measure ``generate`` against ``dataset``; returns ``{"records": [...], "skipped": {...}, ...}``.
 
-    kind = dataset.kind
-    names = parse_metrics(metrics, kind)
-    records, skipped = [], {}
+    Each name is looked up in :mod:`ganstyle.metrics.registry`; a metric that does not apply
+    to these inputs is reported under ``skipped`` (and warned about), not raised.
+    """
+    from ganstyle.metrics.features import FeatureSet, quantize, reference_features, tensor_fingerprint
+    from ganstyle.metrics.registry import MetricInputs, MetricSkipped
+    from ganstyle.metrics.registry import metrics as registered
+
+    names = parse_metrics(metrics, dataset.kind)
     t0 = time.perf_counter()
     with torch.no_grad():
         fake = generate(n)
@@ -87,90 +94,33 @@ def compute_metrics(generate: Callable[[int], torch.Tensor], dataset, metrics=No
     if fake.shape[1:] != dataset.x.shape[1:]:
         raise GanstyleError(f"generated samples have shape {tuple(fake.shape[1:])} but the data has "
                             f"{tuple(dataset.x.shape[1:])}; was the generator trained on this dataset?")
-    n_fake = len(fake)
-    base = {"seed": seed, "n_fake": n_fake}
-
-    if kind == "points":
+    real = _real_subset(dataset, n, seed + 1)
+    if dataset.kind == "points":
         ext_info = {"extractor": "identity", "extractor_sha256": "none"}
-        if "modes" in names:
-            from ganstyle.metrics.modes import PROTOCOL_SAMPLES, mode_coverage
-
-            centers, std = dataset.meta.get("centers"), dataset.meta.get("std")
-            if centers is None or std is None:
-                skipped["modes"] = f"dataset {dataset.name} has no mode centres"
-            else:
-                mc = mode_coverage(fake[:PROTOCOL_SAMPLES], centers, std)
-                common = {**base, "n_fake": mc["n"], "num_modes": mc["num_modes"], "extractor": "none"}
-                records += [_record("modes", mc["modes"], **common), _record("hq", mc["hq"], **common),
-                            _record("rkl", mc["rkl"], **common)]
         feats_fake, logits_fake = fake.double().numpy(), None
-        real = _real_subset(dataset, n, seed + 1)
         ref = FeatureSet.from_features(real.double().numpy())
-        if "is" in names:
-            skipped["is"] = "Inception Score needs class probabilities; 2-D points have none"
     else:
         ext = get_extractor_for(dataset, extractor, weights=weights, device=device, precision=precision,
                                 cache_dir=cache_dir, download=download)
         ext_info = ext.record()
-        real = _real_subset(dataset, n, seed + 1)
-        key = f"{dataset.name}|{tensor_fingerprint(real)}"
-        ref = reference_features(real, ext, key=key, cache_dir=cache_dir)
+        ref = reference_features(real, ext, key=f"{dataset.name}|{tensor_fingerprint(real)}", cache_dir=cache_dir)
         feats_fake, logits_fake = ext.run(quantize(fake))
-    n_real = ref.n
-    base = {**base, "n_real": n_real, **ext_info}
-
-    if "fid" in names:
-        fs = FeatureSet.from_features(feats_fake, keep=False)
-        records.append(_record("fid", frechet_distance(fs.mu, fs.sigma, ref.mu, ref.sigma), **base))
-    if "kid" in names:
-        size = min(kid_subset_size, n_fake, n_real)
-        if size == min(n_fake, n_real) and size >= 4:
-            # subsets spanning a whole set would all be equal and the spread would read 0
-            size //= 2
-        mean, std = kernel_inception_distance(feats_fake, ref.features, subsets=kid_subsets, subset_size=size, seed=seed)
-        records.append(_record("kid", mean, std, subsets=kid_subsets, subset_size=size, **base))
-    if "is" in names and "is" not in skipped:
-        if logits_fake is None:
-            skipped["is"] = f"extractor {ext_info['extractor']} gives no logits"
-        else:
-            from ganstyle.metrics.inception_score import inception_score
-
-            mean, std = inception_score(logits_fake, splits=is_splits)
-            records.append(_record("is", mean, std, splits=is_splits, **base))
-    if "pr" in names or "prdc" in names:
-        from ganstyle.metrics.prdc import precision_recall
-
-        m = min(n_fake, n_real, 10_000)  # equal set sizes, as in the paper; k-NN cost is O(m²)
-        g = np.random.default_rng(seed)
-        rf = ref.features[np.sort(g.choice(n_real, m, replace=False))]
-        ff = feats_fake[np.sort(g.choice(n_fake, m, replace=False))]
-        pr = precision_recall(rf, ff, k=pr_k, density_coverage="prdc" in names)
-        for name, value in pr.items():
-            records.append(_record(name, value, **{**base, "n_fake": m, "n_real": m, "k": pr_k}))
-    if "modes" in names and kind == "images":
-        if logits_fake is not None and dataset.num_classes and ext_info["extractor"].startswith("classifier"):
-            records += _class_coverage(logits_fake, dataset.num_classes, base)
-        else:
-            skipped["modes"] = "mode coverage on images needs the domain classifier (--extractor classifier)"
+    inputs = MetricInputs(fake=fake, features=feats_fake, logits=logits_fake, reference=ref, dataset=dataset,
+                          extractor=ext_info["extractor"], seed=seed,
+                          base={"seed": seed, "n_fake": len(fake), "n_real": ref.n, **ext_info},
+                          options={"kid_subsets": kid_subsets, "kid_subset_size": kid_subset_size, "pr_k": pr_k,
+                                   "is_splits": is_splits})
+    records, skipped = [], {}
+    known = registered()
+    for name in names:
+        try:
+            records += known[name].compute(inputs)
+        except MetricSkipped as why:
+            skipped[name] = str(why)
     for name, why in skipped.items():
         warnings.warn(f"{name} skipped: {why}", stacklevel=2)
     return {"records": records, "skipped": skipped, "seconds": time.perf_counter() - t0, "dataset": dataset.name,
             **ext_info, "seed": seed}
-
-
-def _class_coverage(logits: np.ndarray, num_classes: int, base: dict, confidence: float = 0.9) -> list[dict]:
-    """Classes covered by confidently classified samples; reverse KL of the predicted-class histogram."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-    pred, conf = p.argmax(axis=1), p.max(axis=1)
-    confident = conf >= confidence
-    covered = len(np.unique(pred[confident]))
-    hist = np.bincount(pred, minlength=num_classes) / len(pred)
-    nz = hist > 0
-    rkl = float((hist[nz] * np.log(hist[nz] * num_classes)).sum())
-    common = {**base, "num_modes": num_classes, "confidence": confidence}
-    return [_record("modes", covered, **common), _record("hq", 100.0 * confident.mean(), **common),
-            _record("rkl", rkl, **common)]
 
 
 def get_extractor_for(dataset, extractor="auto", **kw):
@@ -197,32 +147,6 @@ def evaluate_generator(generate: Callable[[int], torch.Tensor], dataset, metrics
         return flatten(compute_metrics(generate, dataset, metrics, n, seed, device, **kw))
 
 
-# ------------------------------------------------------------------ runs
-
-
-def _load_generator(run_dir, device):
-    try:
-        from ganstyle.gan.sampling import load_generator
-    except ImportError as exc:
-        raise GanstyleError(f"evaluating a run needs ganstyle.gan.sampling ({exc})") from None
-    return load_generator(run_dir, device=device)
-
-
-def _run_dataset(loaded):
-    from ganstyle.data import load_dataset
-
-    cfg = loaded.config
-    spec = getattr(cfg, "data", None)
-    if not spec:
-        raise GanstyleError("the run's config names no dataset ('data'); cannot rebuild its training data")
-    shape = tuple(loaded.data_shape)
-    images = len(shape) == 3
-    # the same call the trainer made, so the real side is exactly the training data
-    return load_dataset(spec, image_size=shape[-1] if images else None, channels=shape[0] if images else None,
-                        cache_dir=getattr(cfg, "cache_dir", None), n=getattr(cfg, "data_n", None),
-                        seed=getattr(cfg, "seed", 0))
-
-
 def format_table(result: dict) -> str:
     lines = [f"{'metric':<10} {'value':>12} {'± std':>10} {'n_fake':>7} {'n_real':>7}"]
     for r in result["records"]:
@@ -233,33 +157,6 @@ def format_table(result: dict) -> str:
     for name, why in result.get("skipped", {}).items():
         lines.append(f"skipped {name}: {why}")
     return "\n".join(lines)
-
-
-def evaluate_run(run_dir, metrics=None, n: int = 10_000, json_path=None, *, seed: int = 0, device="cpu",
-                 extractor="auto", weights=None, precision: str = "fp32", batch_size: int = 256, cache_dir=None,
-                 log: bool = True, download: bool = True) -> dict:
-    """Sample the run's EMA generator, measure it against the run's data, record the result."""
-    from ganstyle.io.runlog import append_csv, append_jsonl
-
-    run_dir = Path(run_dir)
-    loaded = _load_generator(run_dir, device)
-    dataset = _run_dataset(loaded)
-
-    def generate(k: int) -> torch.Tensor:
-        return loaded.generate(k, seed=seed, batch_size=batch_size)
-
-    result = compute_metrics(generate, dataset, metrics, n, seed, device, extractor=extractor, weights=weights,
-                             precision=precision, cache_dir=cache_dir, download=download)
-    result = {"run": str(run_dir), "step": int(loaded.step), **result}
-    if json_path:
-        from ganstyle.io.images import atomic_write_text
-
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(json_path, json.dumps(result, indent=2, default=float) + "\n")
-    if log and run_dir.is_dir():
-        append_jsonl(run_dir / "metrics.jsonl", {"event": "eval", **result})
-        append_csv(run_dir / "metrics.csv", [{"step": int(loaded.step), **flatten(result)}])
-    return result
 
 
 # ------------------------------------------------------------------ FID between two sets

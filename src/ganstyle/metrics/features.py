@@ -134,10 +134,10 @@ def tensor_fingerprint(x: torch.Tensor) -> str:
 
 def reference_features(images: torch.Tensor, extractor, *, key: str, cache_dir: str | os.PathLike | None = None,
                        use_cache: bool = True) -> FeatureSet:
-    """Features + statistics of real ``images``, cached by ``key`` × extractor × checksum."""
-    from ganstyle.metrics.extractors import Extractor
+    """Features + statistics of real ``images``, cached by ``key`` × extractor × checksum.
 
-    assert isinstance(extractor, Extractor)
+    ``extractor`` is an :class:`~ganstyle.metrics.extractors.Extractor` (name, checksum, precision, run, record).
+    """
     cacheable = use_cache and extractor.checksum not in ("unknown", "random")
     tag = hashlib.sha256(f"{key}|{extractor.name}|{extractor.checksum}|{extractor.precision}".encode()).hexdigest()[:16]
     path = Path(cache_dir or default_cache_dir()) / "stats" / f"{extractor.name}-{tag}.npz"

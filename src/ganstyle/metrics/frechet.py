@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ganstyle.errors import GanstyleError
+from ganstyle.metrics.registry import MetricInputs, register_metric
 
 
 def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:
@@ -85,3 +86,10 @@ def fid_from_features(features_a, features_b, *, method: str = "eigh") -> float:
     mu1, s1 = mean_cov(features_a)
     mu2, s2 = mean_cov(features_b)
     return frechet_distance(mu1, s1, mu2, s2, method=method)
+
+
+@register_metric("fid", help="Frechet distance between feature Gaussians; FID with the Inception extractor",
+                 kinds=("images",))
+def fid_metric(inputs: MetricInputs) -> list[dict]:
+    mu, sigma = mean_cov(inputs.features)
+    return [inputs.record("fid", frechet_distance(mu, sigma, inputs.reference.mu, inputs.reference.sigma))]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ganstyle.errors import GanstyleError
+from ganstyle.metrics.registry import MetricInputs, MetricSkipped, register_metric
 
 
 def inception_score(logits_or_probs, *, splits: int = 10, from_logits: bool = True) -> tuple[float, float]:
@@ -33,3 +34,12 @@ def inception_score(logits_or_probs, *, splits: int = 10, from_logits: bool = Tr
         kl = (p[lo:hi] * (log_p[lo:hi] - np.log(np.clip(p_y, 1e-300, None)))).sum(axis=1).mean()
         scores.append(np.exp(kl))
     return float(np.mean(scores)), float(np.std(scores))
+
+
+@register_metric("is", help="Inception Score from the extractor's class logits", kinds=("images",))
+def inception_score_metric(inputs: MetricInputs) -> list[dict]:
+    if inputs.logits is None:
+        raise MetricSkipped(f"extractor {inputs.extractor} gives no logits")
+    splits = inputs.options.get("is_splits", 10)
+    mean, std = inception_score(inputs.logits, splits=splits)
+    return [inputs.record("is", mean, std, splits=splits)]

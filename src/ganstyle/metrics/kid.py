@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ganstyle.errors import GanstyleError
+from ganstyle.metrics.registry import MetricInputs, register_metric
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: float = 1.0) -> np.ndarray:
@@ -45,3 +46,14 @@ def kernel_inception_distance(features_a, features_b, *, subsets: int = 100, sub
         xb = b[rng.choice(len(b), size, replace=False)]
         mmds[i] = mmd2_unbiased(xa, xb)
     return float(mmds.mean()), float(mmds.std())
+
+
+@register_metric("kid", help="kernel inception distance: unbiased MMD^2, cubic kernel, mean and std over subsets")
+def kid_metric(inputs: MetricInputs) -> list[dict]:
+    subsets, n_fake, n_real = inputs.options.get("kid_subsets", 100), len(inputs.features), inputs.reference.n
+    size = min(inputs.options.get("kid_subset_size", 1000), n_fake, n_real)
+    if size == min(n_fake, n_real) and size >= 4:
+        size //= 2  # subsets spanning a whole set would all be equal and the spread would read 0
+    mean, std = kernel_inception_distance(inputs.features, inputs.reference.features, subsets=subsets,
+                                          subset_size=size, seed=inputs.seed)
+    return [inputs.record("kid", mean, std, subsets=subsets, subset_size=size)]

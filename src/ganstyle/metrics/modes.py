@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ganstyle.errors import GanstyleError
+from ganstyle.metrics.registry import MetricInputs, MetricSkipped, register_metric
 
 PROTOCOL_SAMPLES = 2500
 
@@ -52,3 +53,33 @@ def toy_mode_coverage(samples, toy_name: str) -> dict[str, float]:
     from ganstyle.data.toy2d import TOY_STD, toy_centers
 
     return mode_coverage(samples, toy_centers(toy_name), TOY_STD[toy_name])
+
+
+@register_metric("modes", help="mode coverage: modes hit, % high-quality samples, reverse KL "
+                               "(2-D mixtures; images through the domain classifier)")
+def modes_metric(inputs: MetricInputs) -> list[dict]:
+    data = inputs.dataset
+    if data.kind == "points":
+        centers, std = data.meta.get("centers"), data.meta.get("std")
+        if centers is None or std is None:
+            raise MetricSkipped(f"dataset {data.name} has no mode centres")
+        mc = mode_coverage(inputs.fake[:PROTOCOL_SAMPLES], centers, std)
+        common = {"n_fake": mc["n"], "num_modes": mc["num_modes"], "extractor": "none"}
+        return [inputs.record(name, mc[name], **common) for name in ("modes", "hq", "rkl")]
+    if inputs.logits is None or not data.num_classes or not inputs.extractor.startswith("classifier"):
+        raise MetricSkipped("mode coverage on images needs the domain classifier (--extractor classifier)")
+    return class_coverage(inputs, data.num_classes)
+
+
+def class_coverage(inputs: MetricInputs, num_classes: int, confidence: float = 0.9) -> list[dict]:
+    """Classes covered by confidently classified samples; reverse KL of the predicted-class histogram."""
+    z = inputs.logits - inputs.logits.max(axis=1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    pred, conf = p.argmax(axis=1), p.max(axis=1)
+    confident = conf >= confidence
+    hist = np.bincount(pred, minlength=num_classes) / len(pred)
+    nz = hist > 0
+    rkl = float((hist[nz] * np.log(hist[nz] * num_classes)).sum())
+    common = {"num_modes": num_classes, "confidence": confidence}
+    return [inputs.record("modes", len(np.unique(pred[confident])), **common),
+            inputs.record("hq", 100.0 * confident.mean(), **common), inputs.record("rkl", rkl, **common)]

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ganstyle.errors import GanstyleError
+from ganstyle.metrics.registry import MetricInputs, register_metric
 
 
 def _as_tensor(x) -> torch.Tensor:
@@ -65,3 +66,23 @@ def precision_recall(real, fake, *, k: int = 3, density_coverage: bool = False) 
             nearest[lo:lo + 2048] = torch.cdist(real[lo:lo + 2048], fake).min(dim=1).values
         out["coverage"] = float((nearest <= r_real).float().mean())
     return out
+
+
+def _precision_recall_records(inputs: MetricInputs, density_coverage: bool) -> list[dict]:
+    k, n_fake, n_real = inputs.options.get("pr_k", 3), len(inputs.features), inputs.reference.n
+    m = min(n_fake, n_real, 10_000)  # equal set sizes, as in the paper; k-NN cost is O(m^2)
+    g = np.random.default_rng(inputs.seed)
+    real = inputs.reference.features[np.sort(g.choice(n_real, m, replace=False))]
+    fake = inputs.features[np.sort(g.choice(n_fake, m, replace=False))]
+    values = precision_recall(real, fake, k=k, density_coverage=density_coverage)
+    return [inputs.record(name, value, n_fake=m, n_real=m, k=k) for name, value in values.items()]
+
+
+@register_metric("pr", help="precision and recall of k-NN feature manifolds")
+def precision_recall_metric(inputs: MetricInputs) -> list[dict]:
+    return _precision_recall_records(inputs, density_coverage=False)
+
+
+@register_metric("prdc", help="precision, recall, density and coverage", supersedes=("pr",))
+def prdc_metric(inputs: MetricInputs) -> list[dict]:
+    return _precision_recall_records(inputs, density_coverage=True)

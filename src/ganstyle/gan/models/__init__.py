@@ -21,18 +21,18 @@ The modules it returns follow a small protocol the trainer and sampler rely on:
 - a discriminator is called as ``D(x, y)`` and returns one logit per sample, shape (N,).
 
 Third-party families can also be added at run time with :func:`register_model`.
+Layers shared by several families live in :mod:`ganstyle.gan.layers`.
 """
 
 from __future__ import annotations
 
-import math
 from importlib import import_module
 from types import ModuleType
 
-import torch
 from torch import nn
 
 from ganstyle.errors import GanstyleError
+from ganstyle.gan.layers import PackedDiscriminator
 
 # name -> module path; a new family is one new file plus one line here.
 MODELS: dict[str, str] = {
@@ -75,8 +75,7 @@ def build_models(cfg, data_shape: tuple[int, ...], num_classes: int | None) -> t
     pack = getattr(cfg, "pack", 1) or 1
     if pack == 1:
         return G, fam.make_discriminator(cfg, tuple(data_shape), num_classes)
-    from ganstyle.gan.layers import PackedDiscriminator  # PacGAN: D sees `pack` samples stacked on channels
-
+    # PacGAN: D sees `pack` samples stacked on channels
     packed_shape = (data_shape[0] * pack,) + tuple(data_shape[1:])
     return G, PackedDiscriminator(fam.make_discriminator(cfg, packed_shape, num_classes), pack)
 
@@ -88,47 +87,3 @@ def build_generator(cfg, data_shape: tuple[int, ...], num_classes: int | None) -
 
 def model_defaults(name: str) -> dict:
     return dict(getattr(model_family(name), "DEFAULTS", {}))
-
-
-# ------------------------------------------------------------------ shared pieces
-
-
-def init_dcgan_weights(module: nn.Module, std: float = 0.02) -> None:
-    """N(0, 0.02) conv/linear weights, N(1, 0.02) norm gains (Radford et al., 2016)."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
-            nn.init.normal_(m.weight, 0.0, std)
-            if getattr(m, "bias", None) is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.GroupNorm, nn.LayerNorm)) and m.weight is not None:
-            nn.init.normal_(m.weight, 1.0, std)
-            nn.init.zeros_(m.bias)
-
-
-def minibatch_stddev(h: torch.Tensor, group: int) -> torch.Tensor:
-    """Append the average feature std within groups of ``group`` samples (Karras et al.,
-    2018): the discriminator sees how varied a batch is, which counters mode collapse."""
-    n = h.shape[0]
-    g = math.gcd(group, n)
-    y = h.float().reshape(g, -1, *h.shape[1:])
-    std = (y.var(0, unbiased=False) + 1e-8).sqrt().flatten(1).mean(1)  # one value per group
-    std = std.repeat(g).to(h.dtype).view(n, *([1] * (h.dim() - 1)))
-    return torch.cat([h, std.expand(n, 1, *h.shape[2:])], dim=1)
-
-
-class ProjectionHead(nn.Module):
-    """Discriminator output ``w·h + b (+ <embed(y), h>)``: the projection discriminator of
-    Miyato & Koyama (2018), which reduces to a linear head without labels."""
-
-    def __init__(self, features: int, num_classes: int | None):
-        super().__init__()
-        self.linear = nn.Linear(features, 1)
-        self.embed = nn.Embedding(num_classes, features) if num_classes else None
-
-    def forward(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        out = self.linear(h).squeeze(1)
-        if self.embed is not None:
-            if y is None:
-                raise ValueError("this discriminator is class-conditional: pass labels")
-            out = out + (self.embed(y) * h).sum(1)
-        return out

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ganstyle.errors import GanstyleError
-from ganstyle.gan.models import ProjectionHead, init_dcgan_weights
+from ganstyle.gan.layers import ProjectionHead, init_dcgan_weights
 
 DEFAULTS = {"latent_dim": 100, "g_width": 64, "d_width": 64}
 

@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from ganstyle.gan.models import ProjectionHead, minibatch_stddev
+from ganstyle.gan.layers import ProjectionHead, minibatch_stddev
 
 # Measured on ring8 (benchmarks/ring8_modes.py): without R1 the generator hops between
 # modes and its weight average sits between them; R1 plus a high learning rate keeps all

@@ -23,7 +23,7 @@ from ganstyle.errors import GanstyleError
 
 EXTRACTOR_NAMES = ("auto", "inception", "classifier")
 # 1-channel labelled sets the domain classifier can be trained on
-CLASSIFIER_DATASETS = ("digits", "mnist", "fashion-mnist", "kmnist", "emnist")
+CLASSIFIER_DATASETS = ("digits", "mnist", "fashion-mnist")
 
 
 @dataclass
