@@ -2,12 +2,14 @@
 the fragment its one-line message must hold. A new case is one row.
 
 Rows: (argv, files to create first {name: text}, exit code, message fragment). ``{tmp}`` in argv,
-file names and fragments is the test's temporary folder.
+file names and fragments is the test's temporary folder; ``{run}`` a tiny trained 2-D run.
 """
 
+import numpy as np
 import pytest
 
 from ganstyle.cli import main
+from ganstyle.gan.trainer import TrainConfig, train_gan
 
 TRAIN = ["train", "--data", "ring8", "--data-n", "200", "--steps", "3", "--device", "cpu", "--no-progress"]
 
@@ -37,6 +39,28 @@ CASES = [
     (TRAIN + ["--eval-every", "2", "--out", "{tmp}/r"], {}, 2, "--eval-every needs --eval-metrics"),
     (TRAIN + ["--eval-every", "2", "--eval-metrics", "fid", "--out", "{tmp}/r"], {}, 2,
      "--eval-metrics: fid cannot measure 2-D points"),
+    # sample: ranges, the overwrite rule, classes
+    (["sample", "{run}", "--batch-size", "0", "--out", "{tmp}/s.png"], {}, 2, "--batch-size: must be at least 1, got 0"),
+    (["sample", "{run}", "--n", "0", "--out", "{tmp}/s.png"], {}, 2, "--n: must be at least 1, got 0"),
+    (["sample", "{run}", "--out", "{tmp}/photo.png"], {"photo.png": "x"}, 2,
+     "--out {tmp}/photo.png: already exists; pass --overwrite to replace it"),
+    (["sample", "{run}", "--out", "{tmp}/full/"], {"full/keep.txt": "x"}, 2,
+     "--out {tmp}/full/: folder exists and is not empty; pass --overwrite"),
+    (["sample", "{run}", "--class", "3", "--out", "{tmp}/s.png"], {}, 2, "--class: this generator is not class-conditional"),
+    (["sample", "{run}", "--class", "-1", "--out", "{tmp}/s.png"], {}, 2, "--class: must be at least 0, got -1"),
+    # eval: 2-D data, ranges, the overwrite rule (an input is never written)
+    (["eval", "{run}", "--metrics", "fid"], {}, 2, "--metrics: fid cannot measure 2-D points; for this data use kid"),
+    (["eval", "{run}", "--n", "1"], {}, 2, "--n: must be at least 2, got 1"),
+    (["eval", "{run}", "--metrics", "modes", "--json", "{tmp}/e.json"], {"e.json": "{}"}, 2,
+     "--json {tmp}/e.json: already exists; pass --overwrite to replace it"),
+    (["eval", "{run}", "--metrics", "modes", "--overwrite", "--json", "{run}/checkpoints/step_00000003.json"], {}, 2,
+     "is one of this command's inputs; choose another output"),
+    # fid
+    (["fid", "{tmp}/a.npz", "{tmp}/b.npz", "--overwrite", "--json", "{tmp}/a.npz"], {}, 2,
+     "--json {tmp}/a.npz: is one of this command's inputs"),
+    (["fid", "{tmp}/a", "{tmp}/b", "--batch-size", "0"], {}, 2, "--batch-size: must be at least 1, got 0"),
+    (["fid", "{tmp}/a", "{tmp}/b", "--json", "{tmp}/adir"], {"adir/x": "x"}, 2,
+     "--json {tmp}/adir: is a folder, but a file name is expected here"),
 ]
 
 
@@ -45,13 +69,38 @@ def _run(argv, capsys):
     return code, capsys.readouterr().err
 
 
+@pytest.fixture(scope="module")
+def point_run(tmp_path_factory):
+    cfg = TrainConfig(data="ring8", data_n=200, g_width=8, d_width=8, latent_dim=2, batch_size=16, steps=3,
+                      sample_every=0, ckpt_every=0, device="cpu", precision="fp32")
+    run = train_gan(cfg, out=tmp_path_factory.mktemp("fm") / "run", progress=False)
+    stats = {"mu": np.zeros(2), "sigma": np.eye(2)}
+    for name in ("a.npz", "b.npz"):
+        np.savez(run.parent / name, **stats)
+    return run
+
+
 @pytest.mark.parametrize("argv, files, code, fragment", CASES, ids=[c[3][:40] for c in CASES])
-def test_cli_config_failure(argv, files, code, fragment, tmp_path, capsys):
+def test_cli_config_failure(argv, files, code, fragment, tmp_path, capsys, point_run):
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    got, err = _run([a.format(tmp=tmp_path) for a in argv], capsys)
+    for name in ("a.npz", "b.npz"):
+        (tmp_path / name).write_bytes((point_run.parent / name).read_bytes())
+    fill = {"tmp": tmp_path, "run": point_run}
+    got, err = _run([a.format(**fill) for a in argv], capsys)
     assert got == code, err
     lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and fragment.format(tmp=tmp_path) in lines[0], err
+    assert len(lines) == 1 and fragment.format(**fill) in lines[0], err
     assert not (tmp_path / "r" / "checkpoints").exists()
+
+
+def test_overwrite_replaces_an_output_but_never_an_input(point_run, tmp_path, capsys):
+    out = tmp_path / "s.npz"
+    out.write_text("old")
+    assert main(["sample", str(point_run), "--n", "5", "--out", str(out), "--overwrite"]) == 0
+    assert np.load(out)["points"].shape == (5, 2)
+    ckpt = point_run / "checkpoints" / "step_00000003.json"
+    before = ckpt.read_bytes()
+    assert main(["eval", str(point_run), "--metrics", "modes", "--overwrite", "--json", str(ckpt)]) == 2
+    assert ckpt.read_bytes() == before

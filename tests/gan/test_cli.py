@@ -56,7 +56,7 @@ def test_errors_are_one_line(capsys, tmp_path, point_run):
     _one_line_error(capsys, ["sample", str(point_run), "--truncation", "1.5", "--out", str(tmp_path / "s.png")],
                     "does not support truncation")
     _one_line_error(capsys, ["sample", str(tmp_path), "--out", str(tmp_path / "s.png")], "no checkpoint found")
-    _one_line_error(capsys, ["sample", str(point_run), "--label", "3", "--out", str(tmp_path / "s.png")],
+    _one_line_error(capsys, ["sample", str(point_run), "--class", "3", "--out", str(tmp_path / "s.png")],
                     "not class-conditional")
     _one_line_error(capsys, ["train", "--data", "ring8"], "exactly one of --out")
     _one_line_error(capsys, ["sample", str(point_run), "--out", str(tmp_path / "s.txt")], "use a .png/.jpg grid")

@@ -131,4 +131,4 @@ def test_conditional_sampling_cli(tmp_path, capsys):
     w, h = Image.open(tmp_path / "grid.png").size
     assert h > 3 * w  # ten rows (classes) of three samples
     assert main(["sample", str(run), "--class", "12", "--out", str(tmp_path / "x.png")]) == 2
-    assert "labels in 0..9" in capsys.readouterr().err
+    assert "--class 12: this model has classes 0 to 9" in capsys.readouterr().err

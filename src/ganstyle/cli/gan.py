@@ -9,7 +9,8 @@ from pathlib import Path
 
 def register(sub) -> None:
     from ganstyle.config import add_dataclass_args
-    from ganstyle.gan.trainer import TrainConfig
+    from ganstyle.gan.config import TrainConfig
+    from ganstyle.gan.sampling import SampleConfig
 
     p = sub.add_parser(
         "train",
@@ -31,23 +32,11 @@ def register(sub) -> None:
     s = sub.add_parser(
         "sample",
         help="draw samples from a trained GAN (grid PNG, image folder, .npz, scatter plot, interpolations)",
-        description="Draw samples from the averaged generator of a run (newest checkpoint) or a checkpoint file.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Draw samples from the averaged generator of a run (newest checkpoint) or a checkpoint file. "
+                    "Every flag is a field of ganstyle.gan.sampling.SampleConfig.",
     )
     s.add_argument("source", metavar="RUN_OR_CHECKPOINT", help="run directory or checkpoint (step_XXXXXXXX.json)")
-    s.add_argument("--n", type=int, default=64, help="number of samples")
-    s.add_argument("--out", default="samples.png",
-                   help="grid.png (2-D data: scatter plot), samples.npz, or a folder (one PNG per image)")
-    s.add_argument("--seed", type=int, default=0, help="random seed")
-    s.add_argument("--truncation", type=float, default=None, help="truncation threshold/psi, where the model supports it")
-    s.add_argument("--interpolate", type=int, default=0, metavar="K",
-                   help="rows of K images interpolating between random latents (slerp)")
-    s.add_argument("--class", "--label", dest="label", type=int, default=None,
-                   help="class to draw (class-conditional models)")
-    s.add_argument("--per-class", type=int, default=0, metavar="K",
-                   help="K samples of every class, one grid row per class (class-conditional models)")
-    s.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    s.add_argument("--batch-size", type=int, default=256, help="samples per forward pass")
+    add_dataclass_args(s, SampleConfig)
     s.set_defaults(func=_sample)
 
 
@@ -78,10 +67,8 @@ def _train(args) -> int:
 
 
 def _sample(args) -> int:
-    from ganstyle.gan.sampling import sample
+    from ganstyle.config import resolve_config
+    from ganstyle.gan.sampling import SampleConfig, sample
 
-    out = sample(args.source, n=args.n, out=args.out, seed=args.seed, truncation=args.truncation,
-                 interpolate=args.interpolate, labels=args.label, device=args.device, batch_size=args.batch_size,
-                 per_class=args.per_class)
-    print(f"wrote {out}")
+    print(f"wrote {sample(args.source, resolve_config(SampleConfig, args))}")
     return 0

@@ -4,10 +4,14 @@ latent interpolations.
     g = load_generator("runs/digits")                # newest checkpoint of a run
     x = g.generate(1000, seed=0)                     # (1000, C, H, W) in [-1, 1], CPU float32
     sample("runs/ring8", n=2500, out="pts.npz")      # 2-D data: points + a scatter plot
+    sample("runs/cond", SampleConfig(per_class=8, out="classes.png"))
+
+``ganstyle sample`` is generated from :class:`SampleConfig`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganstyle.config import field, validate
 from ganstyle.errors import GanstyleError
 
 
@@ -75,9 +80,9 @@ def generate_from(G: nn.Module, n: int, *, seed: int = 0, batch_size: int = 256,
                 y = torch.as_tensor(labels, dtype=torch.long).expand(n) if torch.as_tensor(labels).dim() == 0 \
                     else torch.as_tensor(labels, dtype=torch.long)
                 if y.shape[0] != n or int(y.min()) < 0 or int(y.max()) >= G.num_classes:
-                    raise GanstyleError(f"--label: need {n} labels in 0..{G.num_classes - 1}")
+                    raise GanstyleError(f"--class: need {n} labels in 0 to {G.num_classes - 1}")
         elif labels is not None:
-            raise GanstyleError("--label: this generator is not class-conditional (trained without --conditional)")
+            raise GanstyleError("--class: this generator is not class-conditional (trained without --conditional)")
         kw = {"truncation": truncation} if truncation is not None and getattr(G, "truncation", None) == "forward" else {}
         out = []
         for i in range(0, n, batch_size):
@@ -214,44 +219,67 @@ def _save_npz(path: Path, samples: torch.Tensor, labels: torch.Tensor | None) ->
     return path
 
 
-def sample(source, n: int = 64, out: str | Path = "samples.png", *, seed: int = 0, truncation: float | None = None,
-           interpolate: int = 0, labels=None, device: str = "cpu", batch_size: int = 256,
-           nrow: int | None = None, per_class: int = 0) -> Path:
-    """Draw ``n`` samples from a run/checkpoint (or a :class:`LoadedGenerator`) and write them.
+@dataclass
+class SampleConfig:
+    """Settings of :func:`sample` and ``ganstyle sample`` (one flag per field)."""
 
-    ``out`` decides the form: ``*.png``/``*.jpg`` a grid (2-D data: a scatter plot),
-    ``*.npz`` an array file (``images`` uint8 NHWC or ``points`` float32), a folder one
-    PNG per image (2-D data: ``points.npz`` + ``scatter.png``). ``interpolate=K`` makes
-    rows of K images along great circles between random latent endpoints. ``per_class=K``
-    (class-conditional models) draws K samples of every class, one row per class.
+    n: int = field(64, ge=1, help="number of samples")
+    out: str = field("samples.png", help="grid .png/.jpg (2-D data: scatter plot), samples .npz, or a folder (one PNG per image)")
+    seed: int = field(0, help="random seed")
+    truncation: float | None = field(None, gt=0, help="truncation threshold/psi, where the model supports it")
+    interpolate: int = field(0, ge=0, help="rows of K images interpolating between random latents (slerp); 0 = off")
+    labels: int | None = field(None, ge=0, flag="class", aliases=("label",),
+                               help="class to draw (class-conditional models)")
+    per_class: int = field(0, ge=0, help="K samples of every class, one grid row per class (class-conditional models)")
+    nrow: int | None = field(None, ge=1, help="images per grid row (default: a square grid)")
+    device: str = field("auto", help="auto, cpu, cuda or cuda:N")
+    batch_size: int = field(256, ge=1, help="samples per forward pass")
+    overwrite: bool = field(False, help="replace an existing --out file (never one of the inputs)")
+
+
+def sample(source, config: SampleConfig | None = None, **overrides) -> Path:
+    """Draw samples from a run/checkpoint (or a :class:`LoadedGenerator`) and write them; returns the output.
+
+    ``config`` (default :class:`SampleConfig`) with any of its fields given as keywords on top,
+    e.g. ``sample(run, n=100, out="x.npz")``. ``out`` decides the form: ``*.png``/``*.jpg`` a
+    grid (2-D data: a scatter plot), ``*.npz`` an array file (``images`` uint8 NHWC or
+    ``points`` float32), a folder one PNG per image (2-D data: ``points.npz`` + ``scatter.png``).
+    ``interpolate=K`` makes rows of K images along great circles between random latent
+    endpoints. ``per_class=K`` (class-conditional models) draws K samples of every class.
     """
-    g = source if isinstance(source, LoadedGenerator) else load_generator(source, device)
-    out = Path(out)
-    if per_class:
-        if not g.num_classes:
-            raise GanstyleError("--per-class: this generator is not class-conditional (train with --conditional)")
-        if per_class < 1 or interpolate or labels is not None:
-            raise GanstyleError("--per-class K: K must be positive, and it replaces --n, --class and --interpolate")
-        labels = torch.arange(g.num_classes).repeat_interleave(per_class)
-        n, nrow = len(labels), per_class
-    if n < 1:
-        raise GanstyleError(f"--n: must be at least 1, got {n}")
+    from ganstyle.io.outputs import check_output
+
+    cfg = validate(dataclasses.replace(config or SampleConfig(), **overrides))
+    out = Path(cfg.out)
     suffix = out.suffix.lower()
-    is_dir = suffix == "" or str(out).endswith(("/", "\\")) or out.is_dir()
+    is_dir = suffix == "" or str(cfg.out).endswith(("/", "\\")) or out.is_dir()
     if not is_dir and suffix not in (".png", ".jpg", ".jpeg", ".npz"):
         raise GanstyleError(f"--out {out}: use a .png/.jpg grid, a .npz file or a folder")
+    g = source if isinstance(source, LoadedGenerator) else load_generator(source, cfg.device)
+    inputs = [g.checkpoint.with_suffix(".json"), g.checkpoint.with_suffix(".safetensors")]
+    check_output(cfg.out, overwrite=cfg.overwrite, inputs=inputs, folder=is_dir)
+    n, nrow, labels = cfg.n, cfg.nrow, cfg.labels
+    if labels is not None and g.num_classes and labels >= g.num_classes:
+        raise GanstyleError(f"--class {labels}: this model has classes 0 to {g.num_classes - 1}")
+    if cfg.per_class:
+        if not g.num_classes:
+            raise GanstyleError("--per-class: this generator is not class-conditional (train with --conditional)")
+        if cfg.interpolate or labels is not None:
+            raise GanstyleError("--per-class K replaces --n, --class and --interpolate; give only one of them")
+        labels = torch.arange(g.num_classes).repeat_interleave(cfg.per_class)
+        n, nrow = len(labels), cfg.per_class
     points = len(g.data_shape) == 1
     y = None
-    if interpolate:
+    if cfg.interpolate:
         if points:
             raise GanstyleError("--interpolate: needs an image model (this run generates 2-D points)")
-        samples, nrow = _interpolation(g, n, interpolate, seed, truncation, batch_size, labels)
+        samples, nrow = _interpolation(g, n, cfg.interpolate, cfg.seed, cfg.truncation, cfg.batch_size, labels)
     else:
         if g.num_classes:
             # explicit labels, so that an .npz records which class each sample was drawn for
-            y = (torch.randint(g.num_classes, (n,), generator=torch.Generator().manual_seed(seed + 1)) if labels is None
-                 else torch.as_tensor(labels, dtype=torch.long).expand(n).clone())
-        samples = g.generate(n, seed=seed, batch_size=batch_size, truncation=truncation,
+            y = (torch.randint(g.num_classes, (n,), generator=torch.Generator().manual_seed(cfg.seed + 1))
+                 if labels is None else torch.as_tensor(labels, dtype=torch.long).expand(n).clone())
+        samples = g.generate(n, seed=cfg.seed, batch_size=cfg.batch_size, truncation=cfg.truncation,
                              labels=y if y is not None else labels)
     if is_dir:
         out.mkdir(parents=True, exist_ok=True)

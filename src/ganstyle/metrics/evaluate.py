@@ -11,15 +11,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 import torch
 
+from ganstyle.config import field, validate
 from ganstyle.errors import GanstyleError
+from ganstyle.metrics.extractors import EXTRACTOR_NAMES
+from ganstyle.torch_utils import PRECISIONS, resolve_device, resolve_precision
 
 DEFAULT_IMAGE_METRICS = ("fid", "kid", "is", "pr")
 DEFAULT_POINT_METRICS = ("modes",)
@@ -221,20 +227,46 @@ def _images_to_tensor(a: np.ndarray, path) -> torch.Tensor:
     return t * 2 - 1 if t.min() >= 0 else t  # [0, 1] floats or already [-1, 1]
 
 
-def fid_between(path_a, path_b, *, extractor: str = "inception", weights=None, device="cpu", precision="fp32",
-                batch_size: int = 50, n: int | None = None, save_stats=None, download: bool = True,
-                cache_dir=None, channels: int = 3) -> dict:
-    """FID between two sets; each a folder of images, an image array file, or a statistics ``.npz``."""
+@dataclass
+class FIDConfig:
+    """Settings of :func:`fid_between` and ``ganstyle fid`` (one flag per field)."""
+
+    extractor: str = field("inception", choices=EXTRACTOR_NAMES, help="feature extractor (auto = inception here)")
+    weights: str | None = field(None, help="Inception weights file (pt_inception-2015-12-05-6726825d.pth)")
+    batch_size: int = field(50, ge=1, help="images per forward pass")
+    n: int | None = field(None, ge=2, help="use at most this many images per folder")
+    channels: int = field(3, choices=(1, 3), help="load images with this many channels")
+    device: str = field("auto", help="auto, cpu, cuda or cuda:N")
+    precision: str = field("fp32", choices=PRECISIONS, help="extractor precision")
+    save_stats: str | None = field(None, help="also save PATH_A's statistics to this .npz")
+    json_path: str | None = field(None, flag="json", help="write the result to this JSON file")
+    cache_dir: str | None = field(None, help="folder for classifier weights")
+    download: bool = field(True, help="download missing Inception weights")
+    overwrite: bool = field(False, help="replace existing --json / --save-stats files (never an input)")
+
+
+def fid_between(path_a, path_b, config: FIDConfig | None = None, **overrides) -> dict:
+    """FID between two sets; each a folder of images, an image array file, or a statistics ``.npz``.
+
+    ``config`` (default :class:`FIDConfig`) with any of its fields as keywords on top.
+    """
+    from ganstyle.io.outputs import check_output
     from ganstyle.metrics.extractors import get_extractor
     from ganstyle.metrics.frechet import frechet_distance
 
+    cfg = validate(dataclasses.replace(config or FIDConfig(), **overrides))
+    for flag, target in (("--json", cfg.json_path), ("--save-stats", cfg.save_stats)):
+        if target:
+            check_output(target, flag=flag, overwrite=cfg.overwrite, inputs=(path_a, path_b))
+    device = resolve_device(cfg.device)
     ext = None
 
     def extractor_once():
         nonlocal ext
         if ext is None:
-            ext = get_extractor(extractor, dataset_name="", channels=channels, weights=weights, device=device,
-                                precision=precision, download=download, cache_dir=cache_dir)
+            ext = get_extractor(cfg.extractor, dataset_name="", channels=cfg.channels, weights=cfg.weights,
+                                device=device, precision=resolve_precision(cfg.precision, device),
+                                download=cfg.download, cache_dir=cfg.cache_dir)
         return ext
 
     sets = []
@@ -247,11 +279,17 @@ def fid_between(path_a, path_b, *, extractor: str = "inception", weights=None, d
 
                 sets.append(FeatureSet.load(p))
                 continue
-        sets.append(features_of_path(p, extractor_once(), batch_size=batch_size, channels=channels, n=n))
+        sets.append(features_of_path(p, extractor_once(), batch_size=cfg.batch_size, channels=cfg.channels, n=cfg.n))
     a, b = sets
     value = frechet_distance(a.mu, a.sigma, b.mu, b.sigma)
     info = ext.record() if ext else {"extractor": "from statistics files", "extractor_sha256": None}
-    if save_stats and ext is not None:
-        a.save(save_stats, meta={"source": str(path_a), **ext.record()})
-    return {"metric": "fid", "value": value, "std": None, "n_a": a.n, "n_b": b.n, **info,
-            "path_a": str(path_a), "path_b": str(path_b)}
+    if cfg.save_stats and ext is not None:
+        a.save(cfg.save_stats, meta={"source": str(path_a), **ext.record()})
+    result = {"metric": "fid", "value": value, "std": None, "n_a": a.n, "n_b": b.n, **info,
+              "path_a": str(path_a), "path_b": str(path_b)}
+    if cfg.json_path:
+        from ganstyle.io.images import atomic_write_text
+
+        Path(cfg.json_path).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cfg.json_path, json.dumps(result, indent=2, default=float) + "\n")
+    return result
