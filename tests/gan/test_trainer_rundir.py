@@ -125,3 +125,22 @@ def test_tensorboard_events(tiny_dcgan_cfg, tmp_path):
     assert {"d_loss", "g_loss"} <= set(tags["scalars"])
     assert [e.step for e in events.Scalars("g_loss")] == [2, 4, 6]
     assert tags["images"] == ["samples"] and [e.step for e in events.Images("samples")] == [3, 6]
+
+
+def test_relative_folder_data_is_stored_absolute_so_resume_works_elsewhere(tmp_path, monkeypatch):
+    from ganstyle.io.images import save_image
+
+    work = tmp_path / "work"
+    (work / "imgs").mkdir(parents=True)
+    g = torch.Generator().manual_seed(0)
+    for i in range(16):
+        save_image(torch.rand(3, 8, 8, generator=g), work / "imgs" / f"{i:02d}.png")
+    monkeypatch.chdir(work)
+    cfg = TrainConfig(data="folder:imgs", image_size=8, model="dcgan", latent_dim=4, g_width=8, d_width=8,
+                      batch_size=8, steps=2, log_every=1, sample_every=0, ckpt_every=0, device="cpu", precision="fp32")
+    train_gan(cfg, out="run", progress=False)
+    text = (work / "run" / "config.toml").read_text()
+    assert f'data = "folder:{work / "imgs"}"' in text and "# data was given as 'folder:imgs'" in text
+    monkeypatch.chdir(tmp_path)  # elsewhere: the stored path still finds the images
+    train_gan(resume=work / "run", steps=3, progress=False)
+    assert list_checkpoints(work / "run" / "checkpoints")[-1][0] == 3

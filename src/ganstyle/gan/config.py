@@ -119,3 +119,20 @@ def load_run_config(run_dir: str | Path) -> TrainConfig:
     if not path.is_file():
         raise GanstyleError(f"{run_dir}: not a training run (no config.toml); check the path given to --resume")
     return from_dict(TrainConfig, read_config_file(path), source=str(path))
+
+
+def with_absolute_paths(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, str]]:
+    """``folder:PATH`` data and ``cache_dir`` as absolute paths, so a stored config works from any
+    directory (``--resume``, ``eval``); also returns the user's own spelling of each changed value."""
+    changed, given = {}, {}
+    if cfg.data.lower().startswith("folder:"):
+        path = cfg.data.split(":", 1)[1]
+        if path:
+            absolute = f"folder:{Path(path).expanduser().resolve()}"
+            if absolute != cfg.data:
+                changed["data"], given["data"] = absolute, cfg.data
+    if cfg.cache_dir:
+        absolute = str(Path(cfg.cache_dir).expanduser().resolve())
+        if absolute != cfg.cache_dir:
+            changed["cache_dir"], given["cache_dir"] = absolute, cfg.cache_dir
+    return dataclasses.replace(cfg, **changed), given

@@ -28,7 +28,7 @@ from ganstyle import distributed
 from ganstyle.config import to_dict
 from ganstyle.errors import GanstyleError
 from ganstyle.gan.augment import DiffAugment
-from ganstyle.gan.config import TrainConfig, load_run_config, resolve_defaults
+from ganstyle.gan.config import TrainConfig, load_run_config, resolve_defaults, with_absolute_paths
 from ganstyle.gan.ema import EMA
 from ganstyle.gan.losses import get_loss, gradient_penalty
 from ganstyle.gan.models import build_models
@@ -105,6 +105,7 @@ class GANTrainer:
         self.num_classes = ds.num_classes if cfg.conditional else None
         self.data_shape = tuple(ds.shape)
         self.is_points = ds.kind == "points"
+        self.data_label = cfg.data  # how the data is named in progress and plot titles
         self.eval_metrics = self._check_eval_metrics()  # before step 1: a bad metric must not cost a run
 
         torch.manual_seed(cfg.seed)  # model init
@@ -211,7 +212,7 @@ class GANTrainer:
 
         cfg, run = self.cfg, self.run
         pbar = tqdm(total=cfg.steps, initial=self.step, disable=not (progress and self.dist.is_main), unit="step", dynamic_ncols=True,
-                    desc=f"{cfg.model} on {cfg.data}")
+                    desc=f"{cfg.model} on {self.data_label}")
         with run.stop_signals():
             while self.step < cfg.steps:
                 for _ in range(cfg.n_critic):
@@ -291,7 +292,7 @@ class GANTrainer:
         else:
             nrow = self.num_classes if self.num_classes and self.num_classes <= 20 else int(math.ceil(math.sqrt(out.shape[0])))
             path = run.save_images(self.step, out, nrow=nrow, upscale=max(1, 64 // out.shape[-1]))  # conditional: a column per class
-        run.plot_losses(["d_loss", "g_loss"], title=f"{self.cfg.model} / {self.cfg.loss} on {self.cfg.data}")
+        run.plot_losses(["d_loss", "g_loss"], title=f"{self.cfg.model} / {self.cfg.loss} on {self.data_label}")
         return path
 
     def _check_eval_metrics(self) -> list[str]:
@@ -309,7 +310,7 @@ class GANTrainer:
         cfg = self.cfg
         return self.run.evaluate(
             self.step, lambda: evaluate_generator(self.generate, self.dataset, self.eval_metrics, cfg.eval_n, cfg.seed, self.device),
-            title=f"{cfg.model} on {cfg.data}")
+            title=f"{cfg.model} on {self.data_label}")
 
     # ------------------------------------------------------------ checkpoints
 
@@ -381,7 +382,9 @@ def train_gan(config: TrainConfig | None = None, *, out: str | Path | None = Non
     cfg = config or (load_run_config(run.path) if resume is not None else TrainConfig())
     if overrides:
         cfg = dataclasses.replace(cfg, **overrides)
+    cfg, given = with_absolute_paths(cfg)
     trainer = GANTrainer(cfg, run, dataset=dataset)
+    trainer.data_label = given.get("data", cfg.data)
     try:
         if resume is not None:
             loaded = run.load_latest()
@@ -390,8 +393,9 @@ def train_gan(config: TrainConfig | None = None, *, out: str | Path | None = Non
             tensors, state, stem = loaded
             trainer.load(stem, (tensors, state))
             run.truncate_logs(trainer.step)
-        run.write_config(trainer.cfg, header="ganstyle train config (resolved); reuse with: "
-                                             "ganstyle train --config config.toml --out NEW_RUN")
+        as_given = "".join(f"\n{k} was given as {v!r}" for k, v in given.items())
+        run.write_config(trainer.cfg, header="ganstyle train config (resolved, paths absolute); reuse with: "
+                                             "ganstyle train --config config.toml --out NEW_RUN" + as_given)
         if trainer.step >= trainer.cfg.steps:
             return run.path
         return trainer.train(progress=progress)
