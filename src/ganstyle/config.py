@@ -107,7 +107,7 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
     origin = typing.get_origin(base)
     try:
         if dataclasses.is_dataclass(base):
-            return from_dict(base, value)
+            return value if isinstance(value, base) else from_dict(base, value, source=f"[{name}]")
         if origin in (list, tuple):
             (item,) = typing.get_args(base)[:1] or (str,)
             if isinstance(value, str):
@@ -265,22 +265,27 @@ class _DeprecatedFlag(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
-def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, *, exclude: tuple[str, ...] = ()) -> None:
+def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, *, exclude: tuple[str, ...] = (),
+                       prefix: str = "") -> None:
     """Add one flag per field of ``cls``. Flags default to *unset* so that a config file
     can fill what the command line leaves out (see :func:`resolve_config`). Help texts show
-    the default and the declared range; a field's ``aliases`` become hidden deprecated flags."""
+    the default and the declared range; a field's ``aliases`` become hidden deprecated flags.
+    A nested dataclass field ``sagan`` gives dotted flags (``--sagan.attn-res``)."""
     hints = _hints(cls)
     for f in dataclasses.fields(cls):
         if f.name in exclude:
             continue
         base, _ = _base_type(hints[f.name])
+        if dataclasses.is_dataclass(base):
+            add_dataclass_args(parser, base, prefix=f"{prefix}{f.name}.")
+            continue
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
         help_text = f.metadata.get("help", "")
         if range_text(f):
             help_text = f"{help_text}; {range_text(f)}"
         help_text = f"{help_text} (default: {default})" if default not in (None, "", []) else help_text
-        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text.replace("%", "%%")}
+        kw: dict[str, Any] = {"dest": prefix + f.name, "default": argparse.SUPPRESS, "help": help_text.replace("%", "%%")}
         if base is bool:
             kw["action"] = argparse.BooleanOptionalAction
         else:
@@ -292,19 +297,38 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, *, exclude: t
             if f.metadata.get("choices"):
                 kw["choices"] = f.metadata["choices"]
                 kw.pop("metavar")
-        parser.add_argument(flag_name(f), **kw)
+        flag = flag_name(f)
+        if prefix:
+            flag = "--" + prefix.replace("_", "-") + flag[2:]
+        parser.add_argument(flag, **kw)
         for old in f.metadata.get("aliases", ()):
-            action = parser.add_argument(flag_name(old), **{**kw, "help": argparse.SUPPRESS, "action": _DeprecatedFlag}
+            action = parser.add_argument(flag_name(prefix + old), **{**kw, "help": argparse.SUPPRESS, "action": _DeprecatedFlag}
                                          if base is not bool else {**kw, "help": argparse.SUPPRESS})
-            action.metadata_flag = flag_name(f)
+            action.metadata_flag = flag
 
 
 def resolve_config(cls: type[T], args: argparse.Namespace, *, config_path: str | Path | None = None,
                    base: dict[str, Any] | None = None) -> T:
-    """defaults < ``base`` (e.g. a resumed run's config) < config file < explicit flags."""
+    """defaults < ``base`` (e.g. a resumed run's config) < config file < explicit flags.
+
+    The base and file layers are settled first (old names mapped, checked), so a flag wins
+    over whatever spelling the file used; dotted flags (``--sagan.attn-res``) set one entry
+    of a nested table.
+    """
+    source = str(config_path or "command line")
     data: dict[str, Any] = dict(base or {})
     if config_path:
         data.update(read_config_file(config_path))
+    if data:
+        data = to_dict(from_dict(cls, data, source=source))
     names = {f.name for f in dataclasses.fields(cls)}
-    data.update({k: v for k, v in vars(args).items() if k in names})
-    return from_dict(cls, data, source=str(config_path or "command line"))
+    for key, value in vars(args).items():
+        table, _, name = key.partition(".")
+        if table not in names:
+            continue
+        if name:
+            nested = data.get(table)
+            data[table] = {**(to_dict(nested) if dataclasses.is_dataclass(nested) else nested or {}), name: value}
+        else:
+            data[key] = value
+    return from_dict(cls, data, source="command line")

@@ -55,9 +55,9 @@ def test_zoo_model_trains_and_resumes_exactly(model, tmp_path):
 
 def test_defaults_follow_the_papers():
     sn = resolve_defaults(tiny("sngan", batch_size=None))
-    assert (sn.loss, sn.beta1, sn.n_critic, sn.g_sn, sn.attn_res) == ("hinge", 0.5, 1, False, 0)
+    assert (sn.loss, sn.beta1, sn.n_critic, sn.sngan.g_sn, sn.sngan.attn_res) == ("hinge", 0.5, 1, False, 0)
     sa = resolve_defaults(TrainConfig(data="digits", model="sagan"))
-    assert (sa.g_lr, sa.d_lr, sa.n_critic, sa.beta1, sa.g_sn, sa.attn_res) == (1e-4, 4e-4, 1, 0.0, True, 16)
+    assert (sa.g_lr, sa.d_lr, sa.n_critic, sa.beta1, sa.sagan.g_sn, sa.sagan.attn_res) == (1e-4, 4e-4, 1, 0.0, True, 16)
     st = resolve_defaults(TrainConfig(data="digits", model="stylegan-lite"))
     assert (st.loss, st.r1_gamma, st.reg_every, st.mbstd_group) == ("ns", 0.01, 4, 4)
     assert resolve_defaults(TrainConfig(data="digits", model="cond")).conditional
@@ -91,7 +91,7 @@ def test_sagan_places_attention_at_the_requested_size():
             m.register_forward_hook(hook)
     D(G(torch.randn(2, 16)))
     assert sorted(seen.values()) == [8, 8]
-    with pytest.raises(GanstyleError, match="--attn-res 5"):
+    with pytest.raises(GanstyleError, match="--sagan.attn-res 5"):
         build_models(resolve_defaults(tiny("sagan", attn_res=5)), (1, 16, 16), None)
 
 

@@ -149,3 +149,36 @@ def test_declared_ranges_are_checked_for_every_source(tmp_path):
         from_dict(Renamed, read_config_file(tmp_path / "r.toml"), source=str(tmp_path / "r.toml"))
     with pytest.raises(GanstyleError, match=r"t.toml: config field 'ckpt_every': cannot use True as int"):
         from_dict(Renamed, {"ckpt_every": True}, source="t.toml")
+
+
+def test_model_family_tables_flags_and_flat_configs(tmp_path, capsys):
+    from ganstyle.cli import build_parser
+    from ganstyle.gan.config import TrainConfig, load_run_config
+
+    # a config.toml as written before per-family tables existed: the family's knobs were flat
+    run = tmp_path / "old_run"
+    run.mkdir()
+    (run / "config.toml").write_text('data = "digits"\nimage_size = 16\nmodel = "sagan"\nattn_res = 8\ng_sn = false\n'
+                                     'steps = 10\nloss = "hinge"\n')
+    old = load_run_config(run)
+    assert (old.sagan.attn_res, old.sagan.g_sn, old.attn_res) == (8, False, None)
+    # written back, only the chosen family's table appears, and it reads back the same
+    from ganstyle.gan.config import config_file_dict
+
+    path = write_config(tmp_path / "new.toml", config_file_dict(old))
+    text = path.read_text()
+    assert "[sagan]\nattn_res = 8\ng_sn = false\n" in text and "[sngan]" not in text and "attn_res = 8\n[" not in text
+    assert from_dict(TrainConfig, read_config_file(path)) == old
+    # generated dotted flags, and the flat alias, both set the chosen family's table; flags beat the file
+    parser = build_parser()
+    args = parser.parse_args(["train", "--config", str(path), "--sagan.g-sn", "--out", "x"])
+    assert resolve_config(TrainConfig, args, config_path=path).sagan == type(old.sagan)(attn_res=8, g_sn=True)
+    args = parser.parse_args(["train", "--config", str(path), "--attn-res", "4", "--out", "x"])
+    assert resolve_config(TrainConfig, args, config_path=path).sagan.attn_res == 4
+    args = parser.parse_args(["train", "--model", "dcgan", "--attn-res", "4", "--out", "x"])
+    with pytest.raises(GanstyleError, match=r"^--attn-res: model 'dcgan' has no such setting$"):
+        resolve_config(TrainConfig, args)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--stylegan-lite.style-mixing STYLE_MIXING style-mixing probability in training; at least 0 and at most 1 (default: 0.9)" in help_text

@@ -1,5 +1,10 @@
 """The GAN run's settings: :class:`TrainConfig` and how unset fields get their defaults.
 
+Settings only one model family has live in that family's ``Options`` dataclass beside its
+model file, nested here as one table per family (``[sagan]`` in config.toml, ``--sagan.attn-res``
+on the command line). The flat names (``attn_res``, ``--attn-res``) stay as aliases that fill
+the chosen family's table, so older config files load unchanged.
+
 Fields left ``None`` are filled by :func:`resolve_defaults` from, in order, the loss's
 published settings (:data:`LOSS_DEFAULTS`), the model family's ``DEFAULTS`` (in its own
 file under :mod:`ganstyle.gan.models`) and :data:`GLOBAL_DEFAULTS`.
@@ -12,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ganstyle.config import field, from_dict, read_config_file, validate
+from ganstyle.config import field, from_dict, read_config_file, to_dict, validate
 from ganstyle.errors import GanstyleError
 from ganstyle.gan.losses import LOSSES
-from ganstyle.gan.models import model_defaults, model_family
+from ganstyle.gan.models import biggan, cond, model_defaults, model_family, sagan, sngan, stylegan_lite
 from ganstyle.gan.regularizers import check_zoo_options
 from ganstyle.torch_utils import PRECISIONS
 
@@ -73,15 +78,59 @@ class TrainConfig:
     eval_n: int = field(5000, ge=2, help="generated samples per evaluation")
     tensorboard: bool = field(False, help="also write TensorBoard event files to RUN/tensorboard (needs ganstyle[tensorboard])")
     # model zoo: architecture options, regularisers and tricks (see ganstyle.gan.layers, augment, regularizers)
-    attn_res: int | None = field(None, ge=0, help="ResNet families: self-attention at this feature-map size, 0 = none (default: sagan/biggan 16, else 0)")
-    g_sn: bool | None = field(None, help="ResNet families: spectral norm in the generator too (default: sagan/biggan yes, sngan/cond no)")
-    mapping_layers: int | None = field(None, ge=1, help="stylegan-lite mapping network depth (default: 2)")
-    style_mixing: float | None = field(None, ge=0, le=1, help="stylegan-lite style-mixing probability in training (default: 0.9)")
+    # flat aliases of the chosen family's own settings (kept so that older config files and flags still work)
+    attn_res: int | None = field(None, ge=0, help="alias of --MODEL.attn-res for the chosen --model (ResNet families)")
+    g_sn: bool | None = field(None, help="alias of --MODEL.g-sn for the chosen --model (ResNet families)")
+    mapping_layers: int | None = field(None, ge=1, help="alias of --stylegan-lite.mapping-layers")
+    style_mixing: float | None = field(None, ge=0, le=1, help="alias of --stylegan-lite.style-mixing")
     pack: int = field(1, ge=1, help="PacGAN: D judges this many samples at once (Lin et al. 2018); 1 = off")
     diffaugment: str = field("", help="DiffAugment policies for real and fake images seen by D, e.g. color,translation,cutout")
     r2_gamma: float = field(0.0, ge=0, help="R2 penalty gamma on generated data (0 = off)")
     reg_every: int | None = field(None, ge=1, help="lazy R1/R2: penalise every k-th D step, scaled by k (default: 1; stylegan-lite 4)")
     ema_start: int = field(0, ge=0, help="generator EMA copies the weights until this step, then averages (warm-up)")
+    # each family's own typed settings, defined beside its model file (only the chosen one is written to config.toml)
+    sngan: sngan.Options = dataclasses.field(default_factory=sngan.Options)
+    sagan: sagan.Options = dataclasses.field(default_factory=sagan.Options)
+    cond: cond.Options = dataclasses.field(default_factory=cond.Options)
+    biggan: biggan.Options = dataclasses.field(default_factory=biggan.Options)
+    stylegan_lite: stylegan_lite.Options = dataclasses.field(default_factory=stylegan_lite.Options)
+
+    def __post_init__(self) -> None:
+        # A flat alias (attn_res = 16 in an older config.toml, or --attn-res) goes into the chosen family's table.
+        flat = {name: getattr(self, name) for name in FLAT_ALIASES if getattr(self, name) is not None}
+        if not flat:
+            return
+        table = self.options
+        own = {f.name for f in dataclasses.fields(table)} if table is not None else set()
+        for name in flat:
+            if name not in own:
+                raise GanstyleError(f"--{name.replace('_', '-')}: model {self.model!r} has no such setting")
+        setattr(self, family_key(self.model), dataclasses.replace(table, **flat))
+        for name in flat:
+            setattr(self, name, None)
+
+    @property
+    def options(self) -> Any:
+        """The chosen model family's own settings (e.g. ``cfg.sagan``), or None if it has none."""
+        return getattr(self, family_key(self.model), None)
+
+
+FLAT_ALIASES = ("attn_res", "g_sn", "mapping_layers", "style_mixing")
+FAMILY_TABLES = ("sngan", "sagan", "cond", "biggan", "stylegan_lite")
+
+
+def family_key(model: str) -> str:
+    """The TrainConfig field holding a family's settings: ``stylegan-lite`` -> ``stylegan_lite``."""
+    return model.replace("-", "_")
+
+
+def config_file_dict(cfg: TrainConfig) -> dict[str, Any]:
+    """The config as written to config.toml: the chosen family's table only."""
+    data = to_dict(cfg)
+    for key in FAMILY_TABLES:
+        if key != family_key(cfg.model):
+            data.pop(key)
+    return data
 
 
 GLOBAL_DEFAULTS: dict[str, Any] = {

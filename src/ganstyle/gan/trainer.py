@@ -28,7 +28,7 @@ from ganstyle import distributed
 from ganstyle.config import to_dict
 from ganstyle.errors import GanstyleError
 from ganstyle.gan.augment import DiffAugment
-from ganstyle.gan.config import TrainConfig, load_run_config, resolve_defaults, with_absolute_paths
+from ganstyle.gan.config import TrainConfig, config_file_dict, load_run_config, resolve_defaults, with_absolute_paths
 from ganstyle.gan.ema import EMA
 from ganstyle.gan.losses import get_loss, gradient_penalty
 from ganstyle.gan.models import build_models
@@ -394,7 +394,7 @@ def train_gan(config: TrainConfig | None = None, *, out: str | Path | None = Non
             trainer.load(stem, (tensors, state))
             run.truncate_logs(trainer.step)
         as_given = "".join(f"\n{k} was given as {v!r}" for k, v in given.items())
-        run.write_config(trainer.cfg, header="ganstyle train config (resolved, paths absolute); reuse with: "
+        run.write_config(config_file_dict(trainer.cfg), header="ganstyle train config (resolved, paths absolute); reuse with: "
                                              "ganstyle train --config config.toml --out NEW_RUN" + as_given)
         if trainer.step >= trainer.cfg.steps:
             return run.path

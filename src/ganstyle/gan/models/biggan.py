@@ -15,6 +15,7 @@ from ganstyle.gan.models import sagan, sngan
 CONDITIONAL = True
 SHARED_DIM = 32
 DEFAULTS = {**sagan.DEFAULTS, "latent_dim": 120}
+Options = sagan.Options  # the [biggan] table: attention at 16, spectral norm in G
 
 
 def check(cfg, data_shape) -> None:

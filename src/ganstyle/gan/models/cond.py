@@ -24,6 +24,7 @@ from ganstyle.gan.models import sngan
 
 CONDITIONAL = True  # the trainer turns --conditional on for this family
 DEFAULTS = dict(sngan.DEFAULTS)
+Options = sngan.Options  # the [cond] table
 
 
 def check(cfg, data_shape) -> None:

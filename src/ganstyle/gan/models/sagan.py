@@ -9,10 +9,20 @@ the two-timescale update rule (D learns 4x faster: 4e-4 vs 1e-4), Adam(β=(0, 0.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from ganstyle.config import field
 from ganstyle.gan.models import sngan
 
-DEFAULTS = {**sngan.DEFAULTS, "g_sn": True, "n_critic": 1, "g_lr": 1e-4, "d_lr": 4e-4, "beta1": 0.0, "beta2": 0.9,
-            "attn_res": 16}
+DEFAULTS = {**sngan.DEFAULTS, "n_critic": 1, "g_lr": 1e-4, "d_lr": 4e-4, "beta1": 0.0, "beta2": 0.9}
+
+
+@dataclass
+class Options(sngan.Options):
+    """The ResNet settings with SAGAN's defaults: the ``[sagan]`` table, ``--sagan.*`` flags."""
+
+    attn_res: int = field(16, ge=0, help="self-attention at this feature-map size (0 = none)")
+    g_sn: bool = field(True, help="spectral norm in the generator too")
 
 
 def check(cfg, data_shape) -> None:

@@ -20,17 +20,27 @@ the most robust method it compared; its best CIFAR-10 numbers use 5 D steps and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganstyle.config import field
 from ganstyle.errors import GanstyleError
 from ganstyle.gan.layers import ConditionalBatchNorm2d, MinibatchStdDev, SelfAttention, channels_last, sn
 from ganstyle.gan.models.dcgan import stages
 
 DEFAULTS = {"latent_dim": 128, "g_width": 64, "d_width": 64, "loss": "hinge", "beta1": 0.5, "beta2": 0.999,
-            "n_critic": 1, "g_lr": 2e-4, "d_lr": 2e-4, "attn_res": 0, "g_sn": False, "mbstd_group": 0,
-            "batch_size": 64}
+            "n_critic": 1, "g_lr": 2e-4, "d_lr": 2e-4, "mbstd_group": 0, "batch_size": 64}
+
+
+@dataclass
+class Options:
+    """Settings only the ResNet families have: the ``[sngan]`` table of config.toml, ``--sngan.*`` flags."""
+
+    attn_res: int = field(0, ge=0, help="self-attention at this feature-map size (0 = none)")
+    g_sn: bool = field(False, help="spectral norm in the generator too")
 
 
 def check(cfg, data_shape) -> None:
@@ -42,8 +52,9 @@ def check(cfg, data_shape) -> None:
         raise GanstyleError(f"--model {cfg.model} needs square images, got {h}x{w}")
     s0, k = stages(h)
     res = [s0 * 2 ** i for i in range(1, k + 1)]
-    if cfg.attn_res and cfg.attn_res not in res:
-        raise GanstyleError(f"--attn-res {cfg.attn_res}: must be one of the feature-map sizes {res} for {h}px images "
+    attn_res = cfg.options.attn_res
+    if attn_res and attn_res not in res:
+        raise GanstyleError(f"--{cfg.model}.attn-res {attn_res}: must be one of the feature-map sizes {res} for {h}px images "
                             "(0 = no attention)")
 
 
@@ -207,11 +218,12 @@ class ResNetDiscriminator(nn.Module):
 
 def make_generator(cfg, data_shape, num_classes, shared_dim: int = 0, embed_input: bool = False):
     c, size, _ = data_shape
-    return ResNetGenerator(cfg.latent_dim, c, size, cfg.g_width, num_classes, bool(cfg.g_sn), cfg.attn_res or 0,
-                           shared_dim, embed_input)
+    opts = cfg.options
+    return ResNetGenerator(cfg.latent_dim, c, size, cfg.g_width, num_classes, opts.g_sn, opts.attn_res, shared_dim,
+                           embed_input)
 
 
 def make_discriminator(cfg, data_shape, num_classes, sn_embed: bool = True):
     c, size, _ = data_shape
-    return ResNetDiscriminator(c, size, cfg.d_width, num_classes, True, cfg.attn_res or 0, cfg.mbstd_group or 0,
+    return ResNetDiscriminator(c, size, cfg.d_width, num_classes, True, cfg.options.attn_res, cfg.mbstd_group or 0,
                                sn_embed)

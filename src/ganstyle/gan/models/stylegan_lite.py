@@ -26,18 +26,28 @@ output), which is the same maths and much faster than grouped convolutions on CP
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganstyle.config import field
 from ganstyle.errors import GanstyleError
 from ganstyle.gan.layers import MinibatchStdDev, channels_last
 from ganstyle.gan.models.dcgan import stages
 
 DEFAULTS = {"latent_dim": 128, "g_width": 32, "d_width": 32, "loss": "ns", "g_lr": 2e-3, "d_lr": 2e-3,
             "beta1": 0.0, "beta2": 0.99, "n_critic": 1, "r1_gamma": 0.01, "reg_every": 4, "mbstd_group": 4,
-            "style_mixing": 0.9, "mapping_layers": 2, "batch_size": 64}
+            "batch_size": 64}
+
+
+@dataclass
+class Options:
+    """Settings only this family has: the ``[stylegan_lite]`` table, ``--stylegan-lite.*`` flags."""
+
+    mapping_layers: int = field(2, ge=1, help="mapping network depth")
+    style_mixing: float = field(0.9, ge=0, le=1, help="style-mixing probability in training")
 
 SQRT2 = math.sqrt(2.0)
 
@@ -49,8 +59,6 @@ def check(cfg, data_shape) -> None:
     if data_shape[1] != data_shape[2]:
         raise GanstyleError(f"--model {cfg.model} needs square images, got {data_shape[1]}x{data_shape[2]}")
     stages(data_shape[1])
-    if not 0.0 <= (cfg.style_mixing or 0.0) <= 1.0:
-        raise GanstyleError(f"--style-mixing {cfg.style_mixing}: must be a probability in [0, 1]")
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
@@ -242,8 +250,8 @@ class StyleDiscriminator(nn.Module):
 
 def make_generator(cfg, data_shape, num_classes):
     c, size, _ = data_shape
-    mixing = 0.9 if cfg.style_mixing is None else cfg.style_mixing
-    return StyleGenerator(cfg.latent_dim, c, size, cfg.g_width, num_classes, cfg.mapping_layers or 2, mixing)
+    opts = cfg.options
+    return StyleGenerator(cfg.latent_dim, c, size, cfg.g_width, num_classes, opts.mapping_layers, opts.style_mixing)
 
 
 def make_discriminator(cfg, data_shape, num_classes):
