@@ -74,7 +74,7 @@ class TrainConfig:
     keep_checkpoints: int = field(3, ge=0, help="how many recent checkpoints to keep (0 = all)")
     n_samples: int = field(64, ge=1, help="images in each sample grid (2-D data: 20x this many points)")
     eval_every: int = field(0, ge=0, help="steps between metric evaluations (0 = off)")
-    eval_metrics: str = field("", help="comma-separated metrics for --eval-every, e.g. fid,kid or modes")
+    eval_metrics: str = field("", help="comma-separated metrics for --eval-every, e.g. fid,kid (images) or modes (2-D data); the registry is listed by ganstyle eval --help")
     eval_n: int = field(5000, ge=2, help="generated samples per evaluation")
     tensorboard: bool = field(False, help="also write TensorBoard event files to RUN/tensorboard (needs ganstyle[tensorboard])")
     # model zoo: architecture options, regularisers and tricks (see ganstyle.gan.layers, augment, regularizers)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -368,17 +369,18 @@ def _chunks(z: torch.Tensor, y: torch.Tensor | None, size: int):
 
 
 def train_gan(config: TrainConfig | None = None, *, out: str | Path | None = None, resume: str | Path | None = None,
-              progress: bool = True, dataset=None, **overrides) -> Path:
+              progress: bool = True, dataset=None, stop: threading.Event | None = None, **overrides) -> Path:
     """Train a GAN and return its run directory.
 
     ``out``: a new run directory. ``resume``: an existing run to continue from its newest
     checkpoint (``config`` defaults to the run's own; ``overrides`` such as ``steps=`` apply
     on top). ``dataset`` lets Python callers pass an in-memory :class:`~ganstyle.data.Dataset`.
+    ``stop``: an Event another thread (e.g. a web UI) sets to checkpoint and return at the next step.
     """
     run_dir = resume if resume is not None else out
     if run_dir is None:
         raise GanstyleError("--out: give a run directory for the new run (or --resume RUN_DIR)")
-    run = RunDir.open(run_dir, resume=resume is not None, command="ganstyle train")
+    run = RunDir.open(run_dir, resume=resume is not None, command="ganstyle train", stop=stop)
     cfg = config or (load_run_config(run.path) if resume is not None else TrainConfig())
     if overrides:
         cfg = dataclasses.replace(cfg, **overrides)

@@ -14,7 +14,8 @@ helper owns the layout and the rules, so every trainer behaves the same::
 API (everything a trainer needs)::
 
     run = RunDir.open(path, resume=False, command="ganstyle train",   # new run: refuses a used directory
-                      keep_checkpoints=3, tensorboard=False, is_main=True)
+                      keep_checkpoints=3, tensorboard=False, is_main=True,
+                      stop=None)                                     # or a threading.Event another thread sets
     run.write_config(cfg, header="...")          # dataclass or dict -> config.toml
     loaded = run.load_latest()                   # resume: (tensors, state, stem) of the newest checkpoint
                                                  #   that verifies (older ones are tried with a notice); None if none
@@ -102,13 +103,13 @@ class RunDir:
     """A run directory; see the module docstring for the API and its rules."""
 
     def __init__(self, path: str | Path, *, command: str = "ganstyle train", keep_checkpoints: int = 3,
-                 tensorboard: bool = False, is_main: bool = True):
+                 tensorboard: bool = False, is_main: bool = True, stop: threading.Event | None = None):
         self.path = Path(path)
         self.command = command
         self.keep_checkpoints = keep_checkpoints
         self.is_main = is_main
         self.checkpoints = self.path / "checkpoints"
-        self._stop = threading.Event()
+        self._stop = stop if stop is not None else threading.Event()  # set() from any thread to stop the run
         self._stop_signal: int | None = None
         self._tb = None
         if tensorboard:
