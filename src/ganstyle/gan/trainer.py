@@ -7,7 +7,10 @@
 The run directory holds ``config.toml`` (the resolved config, reusable as ``--config``),
 ``checkpoints/step_XXXXXXXX.{safetensors,json}`` (weights, EMA, optimizers, every RNG
 state and the data sampler position), ``samples/step_XXXXXXXX.png`` (fixed-noise grids,
-or scatter plots for 2-D data), ``metrics.csv``/``metrics.jsonl`` and ``losses.png``.
+or scatter plots for 2-D data), ``metrics.csv``/``metrics.jsonl`` and ``losses.png``; the
+rules (resume, pruning, signals, NaN guard, evaluation after a checkpoint) are those of
+:class:`ganstyle.io.rundir.RunDir`. Settings live in :mod:`ganstyle.gan.config`, batches in
+:mod:`ganstyle.gan.batches`.
 
 Extension points: a model family plugs in through :mod:`ganstyle.gan.models`; a loss
 through :data:`ganstyle.gan.losses.LOSSES`; a discriminator regulariser is one term in
@@ -21,7 +24,6 @@ import math
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -29,6 +31,7 @@ from ganstyle import distributed
 from ganstyle.config import to_dict
 from ganstyle.errors import GanstyleError
 from ganstyle.gan.augment import DiffAugment
+from ganstyle.gan.batches import BatchSampler, load_training_data
 from ganstyle.gan.config import TrainConfig, config_file_dict, load_run_config, resolve_defaults, with_absolute_paths
 from ganstyle.gan.ema import EMA
 from ganstyle.gan.losses import get_loss, gradient_penalty
@@ -39,46 +42,6 @@ from ganstyle.io.rundir import RunDir
 from ganstyle.torch_utils import autocast, resolve_device, resolve_precision
 
 __all__ = ["BatchSampler", "GANTrainer", "TrainConfig", "load_run_config", "load_training_data", "train_gan"]
-
-
-def load_training_data(cfg: TrainConfig):
-    from ganstyle.data import load_dataset
-
-    return load_dataset(cfg.data, image_size=cfg.image_size, channels=cfg.channels, cache_dir=cfg.cache_dir,
-                        n=cfg.data_n, seed=cfg.seed)
-
-
-class BatchSampler:
-    """Shuffled epochs over an in-memory dataset, drawn by index on the data's device.
-
-    Its whole state (generator, permutation, position) goes into checkpoints, so a resumed
-    run sees exactly the batches an uninterrupted one would have seen.
-    """
-
-    def __init__(self, n: int, batch_size: int, seed: int, device: torch.device):
-        if batch_size > n:
-            raise GanstyleError(f"--batch-size {batch_size} is larger than the dataset ({n} samples)")
-        self.n, self.batch_size, self.device = n, batch_size, device
-        self.generator = torch.Generator().manual_seed(seed)
-        self._new_epoch()
-
-    def _new_epoch(self) -> None:
-        self.perm = torch.randperm(self.n, generator=self.generator).to(self.device)
-        self.pos = 0
-
-    def next(self) -> torch.Tensor:
-        if self.pos + self.batch_size > self.n:
-            self._new_epoch()
-        idx = self.perm[self.pos:self.pos + self.batch_size]
-        self.pos += self.batch_size
-        return idx
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.get_state(), "perm": self.perm.cpu(), "pos": self.pos}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generator.set_state(state["generator"])
-        self.perm, self.pos = state["perm"].to(self.device), int(state["pos"])
 
 
 class GANTrainer:
