@@ -148,3 +148,30 @@ def test_relative_folder_data_is_stored_absolute_so_resume_works_elsewhere(tmp_p
     monkeypatch.chdir(tmp_path)  # elsewhere: the stored path still finds the images
     train_gan(resume=work / "run", steps=3, progress=False)
     assert list_checkpoints(work / "run" / "checkpoints")[-1][0] == 3
+
+
+def test_sigterm_to_a_real_train_process_checkpoints_and_exits_143(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "ganstyle", "train", "--data", "ring8", "--data-n", "500", "--g-width", "16",
+           "--d-width", "16", "--steps", "1000000", "--ckpt-every", "0", "--log-every", "5", "--device", "cpu",
+           "--no-progress", "--out", str(run)]
+    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "metrics.csv").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-2000:]
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err[-2000:]
+    (step, _), = list_checkpoints(run / "checkpoints")
+    assert step >= 5 and f"stopped at step {step} (SIGTERM); checkpoint saved; continue with: ganstyle train --resume {run}" in err

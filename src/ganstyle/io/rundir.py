@@ -72,7 +72,7 @@ from ganstyle.io.images import atomic_write_text
 from ganstyle.io.runlog import append_csv, append_jsonl, plot_columns, truncate_csv
 
 CONFIG_NAME = "config.toml"
-LOG_NAMES = ("metrics.csv", "metrics.jsonl", "samples")
+LOG_NAMES = ("metrics.csv", "metrics.jsonl", "samples", "tensorboard")
 SIGNAL_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
