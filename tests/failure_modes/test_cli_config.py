@@ -104,23 +104,3 @@ def test_overwrite_replaces_an_output_but_never_an_input(point_run, tmp_path, ca
     before = ckpt.read_bytes()
     assert main(["eval", str(point_run), "--metrics", "modes", "--overwrite", "--json", str(ckpt)]) == 2
     assert ckpt.read_bytes() == before
-
-
-def test_bad_inception_weights_file_is_one_line(tmp_path):
-    import datetime
-
-    import torch
-
-    from ganstyle.errors import GanstyleError
-    from ganstyle.metrics.extractors.inception import load_inception_state_dict
-
-    pickled = tmp_path / "object.pth"
-    torch.save({"when": datetime.date(2020, 1, 1)}, pickled)  # refused by the safe unpickler, with pages of advice
-    garbage = tmp_path / "garbage.pth"
-    garbage.write_bytes(b"not a checkpoint at all")
-    for path in (pickled, garbage):
-        with pytest.raises(GanstyleError) as info:
-            load_inception_state_dict(path)
-        message = str(info.value)
-        assert "\n" not in message and message.startswith(f"{path}: not a PyTorch checkpoint that can be loaded safely (")
-        assert "weights_only" not in message

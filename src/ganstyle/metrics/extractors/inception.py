@@ -20,7 +20,6 @@ from the official URL checked against its SHA-256 prefix.
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
 
 import torch
@@ -229,12 +228,7 @@ def load_inception_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to replace
-        # one line, as for the VGG weights: torch's own text runs to several lines of unpickling advice
-        if isinstance(exc, pickle.UnpicklingError):
-            reason = "it holds Python objects besides tensors, which are never unpickled"
-        else:
-            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise GanstyleError(f"{path}: not a PyTorch checkpoint that can be loaded safely ({reason})") from None
+        raise GanstyleError(f"cannot read Inception weights {path}: {type(exc).__name__}: {exc}") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     return state
