@@ -16,7 +16,7 @@ def register(sub) -> None:
     p = sub.add_parser("eval", help="measure a trained GAN run (FID, KID, IS, precision/recall, modes)",
                        description="Sample the run's EMA generator and measure it against the run's training data. "
                                    "Prints a table, writes --json, and appends the result to the run's "
-                                   "metrics.jsonl and metrics.csv. Metrics: " + metric_help().replace("%", "%%") + ".")
+                                   "metrics.jsonl and metrics.csv. Metrics: " + metric_help() + ".")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (newest checkpoint) or a checkpoint stem")
     add_dataclass_args(p, EvalConfig)
     p.set_defaults(func=_eval)
