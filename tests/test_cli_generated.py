@@ -49,3 +49,14 @@ def test_a_generated_flag_sets_its_field():
     assert (cfg.json_path, cfg.log, cfg.precision) == ("r.json", False, "bf16")
     cfg = resolve_config(TrainConfig, parser.parse_args(["train", "--out", "x", "--stylegan-lite.mapping-layers", "5"]))
     assert cfg.stylegan_lite.mapping_layers == 5
+
+
+def test_help_defaults_are_read_from_the_model_files(monkeypatch, capsys):
+    from ganstyle.gan.models import mlp
+
+    monkeypatch.setitem(mlp.DEFAULTS, "g_lr", 0.0123)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "generator Adam learning rate; greater than 0 (default: 0.0002; 0.0123 for mlp" in help_text
+    assert "(default: 0.0; 10.0 for --loss wgan-gp)" in help_text  # gp-weight, from LOSS_DEFAULTS

@@ -15,7 +15,7 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from ganstyle.errors import GanstyleError
 from ganstyle.io.images import atomic_write_text
@@ -30,13 +30,16 @@ T = TypeVar("T")
 
 def field(default: Any = dataclasses.MISSING, *, help: str = "", choices: tuple | None = None,
           ge: float | None = None, gt: float | None = None, le: float | None = None, lt: float | None = None,
-          flag: str | None = None, aliases: tuple[str, ...] = (), **kw) -> Any:
+          flag: str | None = None, aliases: tuple[str, ...] = (), default_text: Callable[[], str] | None = None,
+          **kw) -> Any:
     """``dataclasses.field`` with what the CLI and the config boundary need.
 
     ``help`` and ``choices`` feed argparse; ``ge``/``gt``/``le``/``lt`` declare the valid range
     of a number (checked by :func:`validate` for flags, config files and Python alike); ``flag``
     names the CLI flag when it differs from the field (``--class`` for ``labels``); ``aliases``
-    are old names still accepted, in files and as flags, with a one-line deprecation notice.
+    are old names still accepted, in files and as flags, with a one-line deprecation notice;
+    ``default_text`` computes the "(default: ...)" of the help when the default depends on other
+    settings (read from where those defaults are defined, never copied into the help by hand).
     """
     meta: dict[str, Any] = {"help": help}
     if choices is not None:
@@ -48,6 +51,8 @@ def field(default: Any = dataclasses.MISSING, *, help: str = "", choices: tuple 
         meta["flag"] = flag
     if aliases:
         meta["aliases"] = tuple(aliases)
+    if default_text is not None:
+        meta["default_text"] = default_text
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta, **kw)
     return dataclasses.field(default=default, metadata=meta, **kw)
@@ -284,6 +289,8 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, *, exclude: t
         help_text = f.metadata.get("help", "")
         if range_text(f):
             help_text = f"{help_text}; {range_text(f)}"
+        if f.metadata.get("default_text"):
+            default = f.metadata["default_text"]()
         help_text = f"{help_text} (default: {default})" if default not in (None, "", []) else help_text
         kw: dict[str, Any] = {"dest": prefix + f.name, "default": argparse.SUPPRESS, "help": help_text.replace("%", "%%")}
         if base is bool:

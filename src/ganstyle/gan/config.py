@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ganstyle.config import field, from_dict, read_config_file, to_dict, validate
 from ganstyle.errors import GanstyleError
@@ -23,6 +23,25 @@ from ganstyle.gan.losses import LOSSES
 from ganstyle.gan.models import biggan, cond, model_defaults, model_family, sagan, sngan, stylegan_lite
 from ganstyle.gan.regularizers import check_zoo_options
 from ganstyle.torch_utils import PRECISIONS
+
+
+def by_family(name: str, fallback: Any = None) -> Callable[[], str]:
+    """Help text for a default that depends on --model (and --loss), read from the model files'
+    ``DEFAULTS``, :data:`LOSS_DEFAULTS` and :data:`GLOBAL_DEFAULTS`: e.g. "0.0002; 0.001 for mlp"."""
+    def text() -> str:
+        from ganstyle.gan.models import MODELS
+
+        base = GLOBAL_DEFAULTS.get(name, fallback)
+        groups: dict[Any, list[str]] = {}
+        for model in MODELS:
+            value = model_defaults(model).get(name, base)
+            if value != base:
+                groups.setdefault(value, []).append(model)
+        for loss, layer in LOSS_DEFAULTS.items():
+            if layer.get(name, base) != base:
+                groups.setdefault(layer[name], []).append(f"--loss {loss}")
+        return f"{base}" + "".join(f"; {value} for {', '.join(users)}" for value, users in groups.items())
+    return text
 
 
 @dataclass
@@ -37,28 +56,28 @@ class TrainConfig:
     cache_dir: str | None = field(None, help="folder for downloaded datasets")
     # model
     model: str = field("mlp", help="model family: mlp, dcgan, sngan, sagan, cond, biggan, stylegan-lite (see ganstyle.gan.models.MODELS)")
-    latent_dim: int | None = field(None, ge=1, help="noise dimension (default: mlp 16, dcgan 100)")
-    g_width: int | None = field(None, ge=1, help="generator width: MLP hidden units or DCGAN channels before the output layer (default: mlp 256, dcgan 64)")
-    d_width: int | None = field(None, ge=1, help="discriminator width: MLP hidden units or DCGAN channels of the first layer (default: mlp 256, dcgan 64)")
-    depth: int | None = field(None, ge=1, help="hidden layers of the MLP generator and discriminator (default: 3)")
+    latent_dim: int | None = field(None, ge=1, help="noise dimension", default_text=by_family("latent_dim"))
+    g_width: int | None = field(None, ge=1, help="generator width: MLP hidden units or DCGAN channels before the output layer", default_text=by_family("g_width"))
+    d_width: int | None = field(None, ge=1, help="discriminator width: MLP hidden units or DCGAN channels of the first layer", default_text=by_family("d_width"))
+    depth: int | None = field(None, ge=1, help="hidden layers of the MLP generator and discriminator", default_text=by_family("depth"))
     d_norm: str = field("auto", help="discriminator normalisation (auto: batch norm, layer norm with a gradient penalty)",
                         choices=("auto", "bn", "ln", "none"))
-    mbstd_group: int | None = field(None, ge=0, help="minibatch-stddev group size in D, a counter to mode collapse (0 = off) (default: stylegan-lite 4, else 0)")
+    mbstd_group: int | None = field(None, ge=0, help="minibatch-stddev group size in D, a counter to mode collapse (0 = off)", default_text=by_family("mbstd_group"))
     conditional: bool = field(False, help="class-conditional G and D (needs labelled data)")
     # objective
-    loss: str | None = field(None, help="GAN loss: minimax, ns (non-saturating), hinge, wgan-gp, lsgan (default: ns; hinge for sngan, sagan, cond, biggan)",
+    loss: str | None = field(None, help="GAN loss: minimax, ns (non-saturating), hinge, wgan-gp, lsgan", default_text=by_family("loss", "ns"),
                              choices=tuple(LOSSES))
     label_smoothing: float = field(0.0, ge=0, lt=1, help="one-sided label smoothing: real target 1 - this (minimax, ns, lsgan)")
-    gp_weight: float | None = field(None, ge=0, help="gradient penalty weight (default: 10 with wgan-gp, else 0)")
-    r1_gamma: float | None = field(None, ge=0, help="R1 penalty gamma on real data, 0 = off (default: mlp 1, stylegan-lite 0.01, else 0)")
+    gp_weight: float | None = field(None, ge=0, help="gradient penalty weight", default_text=by_family("gp_weight"))
+    r1_gamma: float | None = field(None, ge=0, help="R1 penalty gamma on real data, 0 = off", default_text=by_family("r1_gamma"))
     # optimisation
     steps: int = field(5000, ge=1, help="generator updates in total (a resumed run continues up to this)")
-    batch_size: int | None = field(None, ge=1, help="batch size (default: 64)")
-    g_lr: float | None = field(None, gt=0, help="generator Adam learning rate (default: 2e-4; mlp 1e-3)")
-    d_lr: float | None = field(None, gt=0, help="discriminator Adam learning rate (TTUR: may differ from --g-lr) (default: 2e-4; mlp 1e-3)")
-    beta1: float | None = field(None, ge=0, lt=1, help="Adam beta1 (default: 0.5; 0 with wgan-gp)")
-    beta2: float | None = field(None, ge=0, lt=1, help="Adam beta2 (default: 0.999; 0.9 with wgan-gp)")
-    n_critic: int | None = field(None, ge=1, help="discriminator updates per generator update (default: 1; 5 with wgan-gp)")
+    batch_size: int | None = field(None, ge=1, help="batch size", default_text=by_family("batch_size"))
+    g_lr: float | None = field(None, gt=0, help="generator Adam learning rate", default_text=by_family("g_lr"))
+    d_lr: float | None = field(None, gt=0, help="discriminator Adam learning rate (TTUR: may differ from --g-lr)", default_text=by_family("d_lr"))
+    beta1: float | None = field(None, ge=0, lt=1, help="Adam beta1", default_text=by_family("beta1"))
+    beta2: float | None = field(None, ge=0, lt=1, help="Adam beta2", default_text=by_family("beta2"))
+    n_critic: int | None = field(None, ge=1, help="discriminator updates per generator update", default_text=by_family("n_critic"))
     ema_decay: float = field(0.999, ge=0, lt=1, help="decay of the generator weight average used for samples (0 = no averaging)")
     # run
     seed: int = field(0, help="random seed (runs are bit-exact on CPU for a given seed)")
@@ -86,7 +105,7 @@ class TrainConfig:
     pack: int = field(1, ge=1, help="PacGAN: D judges this many samples at once (Lin et al. 2018); 1 = off")
     diffaugment: str = field("", help="DiffAugment policies for real and fake images seen by D, e.g. color,translation,cutout")
     r2_gamma: float = field(0.0, ge=0, help="R2 penalty gamma on generated data (0 = off)")
-    reg_every: int | None = field(None, ge=1, help="lazy R1/R2: penalise every k-th D step, scaled by k (default: 1; stylegan-lite 4)")
+    reg_every: int | None = field(None, ge=1, help="lazy R1/R2: penalise every k-th D step, scaled by k", default_text=by_family("reg_every"))
     ema_start: int = field(0, ge=0, help="generator EMA copies the weights until this step, then averages (warm-up)")
     # each family's own typed settings, defined beside its model file (only the chosen one is written to config.toml)
     sngan: sngan.Options = dataclasses.field(default_factory=sngan.Options)
