@@ -65,7 +65,7 @@ def fake_run(tmp_path, monkeypatch):
     loaded = SimpleNamespace(config=SimpleNamespace(data="digits", cache_dir=None, data_n=None, seed=0),
                              step=1234, data_shape=(1, 16, 16),
                              generate=lambda n, seed=0, batch_size=256: digits_like(n, seed))
-    monkeypatch.setattr(evaluation, "_load_generator", lambda run_dir, device: loaded)
+    monkeypatch.setattr(evaluation, "load_generator", lambda run_dir, device: loaded)
     return run
 
 

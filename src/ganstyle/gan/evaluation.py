@@ -45,10 +45,6 @@ class EvalConfig:
     overwrite: bool = field(False, help="replace an existing --json file")
 
 
-def _load_generator(run_dir, device):
-    return load_generator(run_dir, device=device)
-
-
 def _run_dataset(loaded):
     from ganstyle.data import load_dataset
 
@@ -75,7 +71,7 @@ def evaluate_run(run_dir, config: EvalConfig | None = None, **overrides) -> dict
     cfg = validate(dataclasses.replace(config or EvalConfig(), **overrides))
     run_dir = Path(run_dir)
     device = resolve_device(cfg.device)
-    loaded = _load_generator(run_dir, device)
+    loaded = load_generator(run_dir, device=device)
     stem = getattr(loaded, "checkpoint", None)
     if cfg.json_path:
         inputs = [stem.with_suffix(".json"), stem.with_suffix(".safetensors")] if stem is not None else []
