@@ -67,26 +67,27 @@ def range_text(f: dataclasses.Field) -> str:
     return " and ".join(_RANGE_TEXT[k].format(v) for k, v in f.metadata.get("range", {}).items())
 
 
-def validate(obj: Any, source: str = "") -> Any:
+def validate(obj: Any, source: str = "", _prefix: str = "") -> Any:
     """Check every field's declared choices and range; one :class:`GanstyleError` line naming the flag.
 
     ``source`` (a config file) is named too, so the user knows where the bad value came from.
-    Nested dataclasses are checked as well. Returns ``obj``.
+    Nested dataclasses are checked as well (named by their dotted flags). Returns ``obj``.
     """
     where = f" (from {source})" if source and source != "command line" else ""
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if dataclasses.is_dataclass(value):
-            validate(value, source)
+            validate(value, source, f"{_prefix}{f.name.replace('_', '-')}.")
             continue
         if value is None:
             continue
+        flag = "--" + _prefix + flag_name(f)[2:]
         choices = f.metadata.get("choices")
         if choices and value not in choices:
-            raise GanstyleError(f"{flag_name(f)}: {value!r} is not one of {', '.join(map(str, choices))}{where}")
+            raise GanstyleError(f"{flag}: {value!r} is not one of {', '.join(map(str, choices))}{where}")
         bounds = f.metadata.get("range", {})
         if bounds and isinstance(value, (int, float)) and not all(_RANGE_OK[k](value, b) for k, b in bounds.items()):
-            raise GanstyleError(f"{flag_name(f)}: must be {range_text(f)}, got {value}{where}")
+            raise GanstyleError(f"{flag}: must be {range_text(f)}, got {value}{where}")
     return obj
 
 
@@ -112,7 +113,8 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
     origin = typing.get_origin(base)
     try:
         if dataclasses.is_dataclass(base):
-            return value if isinstance(value, base) else from_dict(base, value, source=f"[{name}]")
+            # checked by the outer from_dict's validate, which names the dotted flag
+            return value if isinstance(value, base) else from_dict(base, value, source=f"[{name}]", check=False)
         if origin in (list, tuple):
             (item,) = typing.get_args(base)[:1] or (str,)
             if isinstance(value, str):
@@ -142,7 +144,7 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
     return value
 
 
-def from_dict(cls: type[T], data: dict[str, Any], *, source: str = "config") -> T:
+def from_dict(cls: type[T], data: dict[str, Any], *, source: str = "config", check: bool = True) -> T:
     """Build ``cls`` from a plain dict, converting types and checking ranges; unknown keys are an error.
 
     Deprecated names (a field's ``aliases``) are accepted with a one-line notice.
@@ -165,7 +167,8 @@ def from_dict(cls: type[T], data: dict[str, Any], *, source: str = "config") -> 
         kwargs = {k: _coerce(v, hints[k], k) for k, v in data.items()}
     except GanstyleError as exc:
         raise GanstyleError(f"{source}: {exc}" if source != "command line" else str(exc)) from None
-    return validate(cls(**kwargs), source)
+    obj = cls(**kwargs)
+    return validate(obj, source) if check else obj
 
 
 def _kind(value: Any) -> str:

@@ -21,6 +21,8 @@ CASES = [
     (TRAIN + ["--keep-checkpoints", "-2", "--out", "{tmp}/r"], {}, 2, "--keep-checkpoints: must be at least 0, got -2"),
     (TRAIN + ["--sample-every", "-5", "--out", "{tmp}/r"], {}, 2, "--sample-every: must be at least 0, got -5"),
     (TRAIN + ["--ema-decay", "1", "--out", "{tmp}/r"], {}, 2, "--ema-decay: must be at least 0 and less than 1, got 1.0"),
+    (TRAIN + ["--model", "sagan", "--sagan.attn-res", "-1", "--out", "{tmp}/r"], {}, 2,
+     "--sagan.attn-res: must be at least 0, got -1"),
     # config files: wrong top level, wrong types, bad ranges name the file
     (TRAIN + ["--config", "{tmp}/a.json", "--out", "{tmp}/r"], {"a.json": "[1, 2]"}, 2,
      "a.json: the top level must be a table of settings (name = value), not a list"),
