@@ -110,14 +110,18 @@ class LoadedGenerator:
                              labels=labels, device=self.device)
 
 
+# What a checkpoint must hold to give a generator back.
+GENERATOR_ENTRIES = ("step", "model", "config")
+
+
 def resolve_checkpoint(path: str | Path) -> Path:
     """A run dir, its ``checkpoints/`` folder, or a checkpoint stem/file -> checkpoint stem."""
-    from ganstyle.io.checkpoints import latest_checkpoint
+    from ganstyle.io.checkpoints import newest_valid_checkpoint
 
     p = Path(path)
     if p.is_dir():
         for folder in (p / "checkpoints", p):
-            stem = latest_checkpoint(folder)
+            stem = newest_valid_checkpoint(folder, require=GENERATOR_ENTRIES)
             if stem is not None:
                 return stem
         raise GanstyleError(f"{p}: no checkpoint found (expected {p / 'checkpoints'}/step_XXXXXXXX.json)")
@@ -137,7 +141,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Load
     from ganstyle.torch_utils import resolve_device
 
     stem = resolve_checkpoint(path)
-    tensors, state = load_checkpoint(stem)
+    tensors, state = load_checkpoint(stem, require=GENERATOR_ENTRIES)
     if "model" not in state or "config" not in state:
         raise GanstyleError(f"{stem}: not a ganstyle GAN checkpoint")
     cfg = from_dict(TrainConfig, {k: v for k, v in state["config"].items() if v is not None}, source=str(stem))

@@ -38,12 +38,15 @@ from ganstyle.gan.losses import LOSSES, get_loss, gradient_penalty
 from ganstyle.gan.models import build_models, model_defaults, model_family
 from ganstyle.gan.regularizers import check_zoo_options, lazy_due, zero_centred_penalties
 from ganstyle.io.checkpoints import (
-    capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint, prune_checkpoints,
-    restore_rng_state, save_checkpoint, sub_state_dict,
+    capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint, newest_valid_checkpoint,
+    prune_checkpoints, restore_rng_state, save_checkpoint, sub_state_dict,
 )
 from ganstyle.io.images import atomic_write_text
 from ganstyle.io.runlog import append_csv, append_jsonl, plot_columns, truncate_csv
-from ganstyle.torch_utils import PRECISIONS, autocast, resolve_device, resolve_precision
+from ganstyle.torch_utils import PRECISIONS, autocast, resolve_device, resolve_precision, seed_everything
+
+# What a checkpoint must hold for training to continue from it.
+RESUME_ENTRIES = ("step", "rng", "sampler", "optim_G", "optim_D")
 
 
 @dataclass
@@ -234,7 +237,9 @@ class GANTrainer:
         self.data_shape = tuple(ds.shape)
         self.is_points = ds.kind == "points"
 
-        torch.manual_seed(cfg.seed)  # model init
+        # Seeds python and numpy too: the checkpoint records their states, so a resumed run must
+        # start them from the same place as a straight one (they would differ per process otherwise).
+        seed_everything(cfg.seed)  # model init
         G, D = build_models(cfg, self.data_shape, self.num_classes)
         self.G, self.D = G.to(self.device), D.to(self.device)
         self.G_ema = EMA(self.G, cfg.ema_decay, start=cfg.ema_start)
@@ -470,7 +475,7 @@ class GANTrainer:
         return stem
 
     def load(self, stem: Path) -> None:
-        tensors, state = load_checkpoint(stem)
+        tensors, state = load_checkpoint(stem, require=RESUME_ENTRIES)
         try:
             self.G.load_state_dict(sub_state_dict(tensors, "G"))
             self.D.load_state_dict(sub_state_dict(tensors, "D"))
@@ -542,7 +547,7 @@ def train_gan(config: TrainConfig | None = None, *, out: str | Path | None = Non
         cfg = dataclasses.replace(cfg, **overrides)
     trainer = GANTrainer(cfg, run_dir, dataset=dataset)
     if resume is not None:
-        stem = latest_checkpoint(run_dir / "checkpoints")
+        stem = newest_valid_checkpoint(run_dir / "checkpoints", require=RESUME_ENTRIES)
         if stem is None:
             raise GanstyleError(f"--resume {run_dir}: no checkpoint found in {run_dir / 'checkpoints'}")
         trainer.load(stem)
