@@ -91,10 +91,10 @@ def _command(kind: str, run: Path, tmp: Path) -> list:
 # (command, damage) -- the newest of three checkpoints is damaged: fall back to step 10 with a warning.
 FALL_BACK = [
     ("resume", "truncated"), ("resume", "same-size corruption"), ("resume", "garbage JSON"),
-    ("resume", "binary JSON"), ("resume", "JSON missing"), ("resume", "tensors missing"),
-    ("resume", "format_version a string"), ("resume", "top level []"), ("resume", "no step"),
-    ("resume", "malformed RNG entry"),
-    ("sample", "truncated"), ("sample", "same-size corruption"), ("sample", "garbage JSON"), ("sample", "no step"),
+    ("resume", "JSON missing"), ("resume", "no step"), ("resume", "malformed RNG entry"),
+    ("sample", "truncated"), ("sample", "same-size corruption"), ("sample", "garbage JSON"),
+    ("sample", "binary JSON"), ("sample", "tensors missing"), ("sample", "format_version a string"),
+    ("sample", "top level []"), ("sample", "no step"),
     ("eval", "same-size corruption"), ("eval", "top level []"),
 ]
 
