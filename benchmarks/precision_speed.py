@@ -18,23 +18,8 @@ from pathlib import Path
 
 import torch
 
+from gan_speed import measure  # the trainer's real step, timed the same way (this folder is on sys.path)
 from ganstyle.torch_utils import autocast, native_bf16, resolve_precision
-
-
-def dcgan_img_per_cpu_s(precision: str, steps: int, warmup: int) -> float:
-    import tempfile
-
-    from ganstyle.gan.trainer import GANTrainer, TrainConfig
-
-    cfg = TrainConfig(data="digits", image_size=32, model="dcgan", batch_size=64, precision=precision,
-                      device="cpu", steps=10**9)
-    with tempfile.TemporaryDirectory() as tmp:
-        tr = GANTrainer(cfg, tmp)
-        for i in range(warmup + steps):
-            if i == warmup:
-                cpu = time.process_time()
-            tr.d_step(); tr.g_step(); tr.G_ema.update(tr.G, i)
-        return steps * cfg.batch_size / (time.process_time() - cpu)
 
 
 def _transform_net():
@@ -74,7 +59,7 @@ def main() -> None:
            "avx512_bf16": bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()),
            "auto_picks": resolve_precision("auto", cpu), "stylize_size": args.stylize_size}
     for p in ("fp32", "bf16"):
-        res[f"dcgan32_{p}_img_per_cpu_s"] = round(dcgan_img_per_cpu_s(p, args.steps, args.warmup), 1)
+        res[f"dcgan32_{p}_img_per_cpu_s"] = round(measure(p, 32, 64, args.steps, args.warmup, "cpu")[1], 1)
         res[f"fast_stylize_{p}_cpu_s"] = round(fast_stylize_cpu_s(p, args.stylize_size, args.repeats), 2)
     res["dcgan32_bf16_speedup"] = round(res["dcgan32_bf16_img_per_cpu_s"] / res["dcgan32_fp32_img_per_cpu_s"], 2)
     res["fast_stylize_bf16_speedup"] = round(res["fast_stylize_fp32_cpu_s"] / res["fast_stylize_bf16_cpu_s"], 2)

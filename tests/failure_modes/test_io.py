@@ -143,13 +143,20 @@ def _fid_argv(tmp: Path, weights: Path) -> list:
     return ["fid", tmp / "a", tmp / "b", "--weights", weights]
 
 
-@pytest.mark.parametrize("kind", list(WEIGHTS))
-@pytest.mark.parametrize("command", ["fid", "eval"])
+UNREADABLE = [kind for kind in WEIGHTS if kind != "wrong network"]
+WEIGHTS_CASES = ([("fid", kind) for kind in WEIGHTS] + [("eval", kind) for kind in WEIGHTS]
+                 + [("stylize", kind) for kind in UNREADABLE])  # stylize: the VGG-19 loader gives the same line
+
+
+@pytest.mark.parametrize("command,kind", WEIGHTS_CASES, ids=[f"{c}-{k}" for c, k in WEIGHTS_CASES])
 def test_bad_weights_file_is_one_line(command, kind, tmp_path, run_cli, request):
     make, fragment = WEIGHTS[kind]
     weights = make(tmp_path)
     if command == "fid":
         argv = _fid_argv(tmp_path, weights)
+    elif command == "stylize":
+        photo = _image(tmp_path / "photo.png")
+        argv = ["stylize", photo, photo, "--backbone", "vgg19", "--weights", weights, "--out", tmp_path / "out.png"]
     else:
         run = request.getfixturevalue("digits_run")
         argv = ["eval", run, "--metrics", "fid", "--extractor", "inception", "--weights", weights, "--n", 10, "--no-log"]
