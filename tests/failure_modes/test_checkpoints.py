@@ -118,7 +118,8 @@ def test_damaged_newest_checkpoint_falls_back_with_one_line(kind, damage, gan_ru
     warnings = [line for line in result.err.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == 1 and "Traceback" not in result.err, result.err
     assert fragment in warnings[0]
-    assert warnings[0].endswith("skipped it, using " + str(checkpoint_stem(gan_run / "checkpoints", 10)) + ".json instead")
+    assert warnings[0].startswith("warning: skipping checkpoint step_00000015: ")
+    assert warnings[0].endswith("; using step_00000010 instead")
     if kind == "resume":  # continued from step 10, not from scratch and not from the damaged 15
         from ganstyle.io.runlog import read_csv
 

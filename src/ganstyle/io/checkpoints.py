@@ -359,15 +359,15 @@ def load_newest_checkpoint(folder: str | os.PathLike, *, notify: Callable[[str],
         try:
             tensors, state = load_checkpoint(stem, map_location=map_location, require=require)
         except GanstyleError as exc:
-            failures.append(str(exc))
+            failures.append((stem, str(exc)))
             continue
-        for failure in failures if notify else ():
-            notify(f"{failure}; skipped it, using {stem.with_suffix('.json')} instead")
+        for bad, failure in failures if notify else ():
+            notify(f"skipping checkpoint {bad.name}: {failure}; using {stem.name} instead")
         return stem, tensors, state
     if not failures:
         return None
     older = f"the {len(failures) - 1} older ones do not verify either" if len(failures) > 1 else "no older checkpoint"
-    raise GanstyleError(f"{failures[0]} ({older})")
+    raise GanstyleError(f"{failures[0][1]} ({older})")
 
 
 def newest_valid_checkpoint(folder: str | os.PathLike, *, notify: Callable[[str], None] | None = _warn,
