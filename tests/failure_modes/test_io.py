@@ -172,3 +172,24 @@ def test_training_folder_that_is_a_symlink_loop(tmp_path, run_cli):
     loop = _loop(tmp_path)
     result = run_cli(["train", "--data", f"folder:{loop}", "--out", tmp_path / "run", "--steps", 1, "--no-progress"])
     assert_one_line_error(result, "a.png: symbolic link loop")
+
+
+def _denied_weights(tmp: Path, monkeypatch) -> Path:
+    _deny(monkeypatch, torch, "load")
+    return _garbage(tmp / "w.pth")
+
+
+# (case, setup(tmp, monkeypatch) -> the --weights path, fragment of the error line)
+WEIGHTS_PATH_CASES = [
+    ("weights is a symlink loop", lambda t, m: _loop(t), "--weights " + "{tmp}/a.png: symbolic link loop"),
+    ("weights is a dangling symlink", lambda t, m: _dangling(t), "--weights {tmp}/gone.png: broken symbolic link"),
+    ("weights is a folder", lambda t, m: t, "--weights {tmp}: is a folder, expected pt_inception"),
+    ("weights permission denied", _denied_weights, "{tmp}/w.pth: permission denied"),
+]
+
+
+@pytest.mark.parametrize("case,setup,fragment", WEIGHTS_PATH_CASES, ids=[c[0] for c in WEIGHTS_PATH_CASES])
+def test_weights_path_problems_are_named(case, setup, fragment, tmp_path, monkeypatch, run_cli):
+    weights = setup(tmp_path, monkeypatch)
+    argv = _fid_argv(tmp_path / "sets", weights)
+    assert_one_line_error(run_cli(argv), fragment.format(tmp=tmp_path))

@@ -20,6 +20,13 @@ def find_local_weights(explicit: str | os.PathLike | None, env_var: str, cached:
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
+            if path.is_symlink() or path.exists():  # a link loop, a dangling link, a folder: say which
+                from ganstyle.io.images import check_input_file
+
+                try:
+                    check_input_file(path, what=expected)
+                except GanstyleError as exc:
+                    raise GanstyleError(f"--weights {exc}") from None
             raise GanstyleError(f"--weights {path}: no such file (expected {expected})")
         return path
     env = os.environ.get(env_var)
@@ -62,6 +69,8 @@ def read_weights_file(path: str | os.PathLike, keys: Sequence[str] | None = None
                 present = set(f.keys())
                 wanted = present if keys is None else [k for k in keys if k in present]
                 return {k: f.get_tensor(k) for k in wanted}
+        except PermissionError:
+            raise GanstyleError(f"{path}: permission denied") from None
         except (SafetensorError, OSError) as exc:
             raise GanstyleError(f"{path}: not a readable .safetensors file ({_one_line_reason(exc)})") from None
     try:
@@ -69,6 +78,8 @@ def read_weights_file(path: str | os.PathLike, keys: Sequence[str] | None = None
             state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         except RuntimeError:
             state = torch.load(path, map_location="cpu", weights_only=True)
+    except PermissionError:
+        raise GanstyleError(f"{path}: permission denied") from None
     except Exception as exc:  # noqa: BLE001 - the unpickler raises many types for a file that is not a checkpoint
         raise GanstyleError(f"{path}: not a PyTorch checkpoint that can be loaded safely ({_one_line_reason(exc)})") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
