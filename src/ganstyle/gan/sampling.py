@@ -114,21 +114,22 @@ class LoadedGenerator:
 GENERATOR_ENTRIES = ("step", "model", "config")
 
 
-def resolve_checkpoint(path: str | Path) -> Path:
-    """A run dir, its ``checkpoints/`` folder, or a checkpoint stem/file -> checkpoint stem."""
-    from ganstyle.io.checkpoints import newest_valid_checkpoint
+def read_checkpoint(path: str | Path) -> tuple[Path, dict[str, torch.Tensor], dict]:
+    """``(stem, tensors, state)`` for a run dir (its newest checkpoint that verifies), its
+    ``checkpoints/`` folder, or a checkpoint stem/file."""
+    from ganstyle.io.checkpoints import load_checkpoint, load_newest_checkpoint
 
     p = Path(path)
     if p.is_dir():
         for folder in (p / "checkpoints", p):
-            stem = newest_valid_checkpoint(folder, require=GENERATOR_ENTRIES)
-            if stem is not None:
-                return stem
+            found = load_newest_checkpoint(folder, require=GENERATOR_ENTRIES)
+            if found is not None:
+                return found
         raise GanstyleError(f"{p}: no checkpoint found (expected {p / 'checkpoints'}/step_XXXXXXXX.json)")
     if p.suffix in (".json", ".safetensors"):
         p = p.with_suffix("")
     if p.with_suffix(".json").exists():
-        return p
+        return (p, *load_checkpoint(p, require=GENERATOR_ENTRIES))
     raise GanstyleError(f"{path}: not a run directory or checkpoint")
 
 
@@ -137,11 +138,10 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Load
     from ganstyle.config import from_dict
     from ganstyle.gan.models import build_generator
     from ganstyle.gan.trainer import TrainConfig
-    from ganstyle.io.checkpoints import load_checkpoint, sub_state_dict
+    from ganstyle.io.checkpoints import sub_state_dict
     from ganstyle.torch_utils import resolve_device
 
-    stem = resolve_checkpoint(path)
-    tensors, state = load_checkpoint(stem, require=GENERATOR_ENTRIES)
+    stem, tensors, state = read_checkpoint(path)
     if "model" not in state or "config" not in state:
         raise GanstyleError(f"{stem}: not a ganstyle GAN checkpoint")
     cfg = from_dict(TrainConfig, {k: v for k, v in state["config"].items() if v is not None}, source=str(stem))
