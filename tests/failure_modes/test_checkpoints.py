@@ -77,6 +77,7 @@ DAMAGE = {
     "step a string": (_edit_state_entry("step", lambda v: "15"), 'step is "15", not a step count'),
     "malformed RNG entry": (_edit_state_entry("rng", _bad_python_rng), "malformed RNG entry 'python'"),
     "RNG not a table": (_edit_state_entry("rng", lambda v: [1, 2]), "RNG state is a list"),
+    "model entry an array": (_edit_state_entry("model", lambda v: []), "not a ganstyle GAN checkpoint (bad 'config' or 'model'"),
 }
 
 
@@ -140,7 +141,7 @@ def test_no_checkpoint_verifies_is_one_line_naming_the_file(kind, damage, gan_ru
 
 # A checkpoint named directly (not a run directory) is loaded as given: no fallback, one line.
 DIRECT = ["truncated", "same-size corruption", "garbage JSON", "format_version a string", "no step",
-          "malformed RNG entry"]
+          "malformed RNG entry", "model entry an array"]
 
 
 @pytest.mark.parametrize("damage", DIRECT)

@@ -142,21 +142,23 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Load
     from ganstyle.torch_utils import resolve_device
 
     stem, tensors, state = read_checkpoint(path)
-    if "model" not in state or "config" not in state:
-        raise GanstyleError(f"{stem}: not a ganstyle GAN checkpoint")
-    cfg = from_dict(TrainConfig, {k: v for k, v in state["config"].items() if v is not None}, source=str(stem))
-    info = state["model"]
-    data_shape = tuple(info["data_shape"])
+    try:
+        cfg = from_dict(TrainConfig, {k: v for k, v in state["config"].items() if v is not None}, source=str(stem))
+        info = state["model"]
+        data_shape = tuple(int(n) for n in info["data_shape"])
+        num_classes, latent_dim = info["num_classes"], int(info["latent_dim"])
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # a JSON edited or written by something else
+        raise GanstyleError(f"{stem}.json: not a ganstyle GAN checkpoint (bad 'config' or 'model' entry: "
+                            f"{type(exc).__name__} {exc})") from None
     device = resolve_device(str(device))
-    G = build_generator(cfg, data_shape, info["num_classes"])
+    G = build_generator(cfg, data_shape, num_classes)
     weights = sub_state_dict(tensors, "G_ema") or sub_state_dict(tensors, "G")
     try:
         G.load_state_dict(weights)
     except RuntimeError as exc:
         raise GanstyleError(f"{stem}: weights do not fit model {cfg.model!r} ({str(exc).splitlines()[0]})") from None
     G = G.to(device).eval().requires_grad_(False)
-    return LoadedGenerator(G, cfg, int(state["step"]), int(info["latent_dim"]), info["num_classes"], data_shape,
-                           device, stem)
+    return LoadedGenerator(G, cfg, state["step"], latent_dim, num_classes, data_shape, device, stem)
 
 
 # ------------------------------------------------------------------ writing
