@@ -339,11 +339,12 @@ def list_checkpoints(folder: str | os.PathLike) -> list[tuple[int, Path]]:
     return sorted((step, stem) for stem, step in found.items())
 
 
-def _warn(line: str) -> None:
+def warn_on_stderr(line: str) -> None:
+    """The default ``notify`` of the recovery functions below."""
     print(f"warning: {line}", file=sys.stderr)
 
 
-def load_newest_checkpoint(folder: str | os.PathLike, *, notify: Callable[[str], None] | None = _warn,
+def load_newest_checkpoint(folder: str | os.PathLike, *, notify: Callable[[str], None] | None = warn_on_stderr,
                            require: tuple[str, ...] = (), map_location: str = "cpu",
                            ) -> tuple[Path, dict[str, torch.Tensor], dict[str, Any]] | None:
     """``(stem, tensors, state)`` of the newest checkpoint in ``folder`` that loads and verifies.
@@ -370,7 +371,7 @@ def load_newest_checkpoint(folder: str | os.PathLike, *, notify: Callable[[str],
     raise GanstyleError(f"{failures[0][1]} ({older})")
 
 
-def newest_valid_checkpoint(folder: str | os.PathLike, *, notify: Callable[[str], None] | None = _warn,
+def newest_valid_checkpoint(folder: str | os.PathLike, *, notify: Callable[[str], None] | None = warn_on_stderr,
                             require: tuple[str, ...] = ()) -> Path | None:
     """Stem of the newest checkpoint in ``folder`` that verifies (see :func:`load_newest_checkpoint`)."""
     found = load_newest_checkpoint(folder, notify=notify, require=require)

@@ -66,6 +66,7 @@ import torch
 from ganstyle.errors import GanstyleError
 from ganstyle.io.checkpoints import (
     checkpoint_stem, latest_checkpoint, list_checkpoints, load_newest_checkpoint, prune_checkpoints, save_checkpoint,
+    warn_on_stderr,
 )
 from ganstyle.io.images import atomic_write_text
 from ganstyle.io.runlog import append_csv, append_jsonl, plot_columns, truncate_csv
@@ -151,11 +152,12 @@ class RunDir:
         """``(tensors, state, stem)`` of the newest checkpoint that verifies; None when there is none.
 
         The recovery rule of :func:`ganstyle.io.checkpoints.load_newest_checkpoint`: a newer checkpoint
-        that fails is skipped with one ``notice`` line (default: a warning on stderr) naming it and why;
+        that fails is skipped with one ``notice`` line (default: a warning on stderr, from the main
+        process only) naming it and why;
         when none verifies, a GanstyleError names the newest. ``require``: state entries it must hold.
         """
-        kwargs = {"notify": notice} if notice is not None else {}
-        found = load_newest_checkpoint(self.checkpoints, require=("step", *require), **kwargs)
+        notice = notice or (warn_on_stderr if self.is_main else None)
+        found = load_newest_checkpoint(self.checkpoints, notify=notice, require=("step", *require))
         if found is None:
             return None
         stem, tensors, state = found
