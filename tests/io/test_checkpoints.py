@@ -148,3 +148,36 @@ def test_unstorable_state_is_a_clear_error(tmp_path):
         ck.save_checkpoint(tmp_path / "x", {}, {"bad": object()})
     with pytest.raises(GanstyleError, match="no checkpoint here"):
         ck.load_checkpoint(tmp_path / "absent")
+
+
+def test_prune_never_deletes_the_last_good_checkpoint_for_damaged_newer_ones(tmp_path):
+    for step in (1, 2, 3, 4):
+        ck.save_checkpoint(ck.checkpoint_stem(tmp_path, step), {"w": torch.full((4,), float(step))}, {"step": step})
+    for step in (3, 4):  # damaged after writing: a full disk, a bad copy
+        st = ck.checkpoint_stem(tmp_path, step).with_suffix(".safetensors")
+        st.write_bytes(st.read_bytes()[:-2])
+    ck.prune_checkpoints(tmp_path, keep=1)
+    assert [s for s, _ in ck.list_checkpoints(tmp_path)] == [2, 4]
+    notices = []
+    stem = ck.newest_valid_checkpoint(tmp_path, notify=notices.append)
+    assert stem == ck.checkpoint_stem(tmp_path, 2)
+    assert len(notices) == 1 and "step_00000004.safetensors: truncated" in notices[0]
+    # the file just written (protected) counts as the good one: older ones go as usual
+    ck.save_checkpoint(ck.checkpoint_stem(tmp_path, 5), {"w": torch.zeros(4)}, {"step": 5})
+    ck.prune_checkpoints(tmp_path, keep=1, protect=(ck.checkpoint_stem(tmp_path, 5),))
+    assert [s for s, _ in ck.list_checkpoints(tmp_path)] == [5]
+
+
+def test_restore_rng_state_changes_nothing_when_an_entry_is_malformed():
+    random.seed(5)
+    np.random.seed(5)
+    state = ck.capture_rng_state()
+    expected = (random.getstate(), np.random.get_state()[1].copy())
+    bad = {**state, "numpy": ("MT19937", np.zeros(3, dtype=np.uint32), 0, 0, 0.0)}
+    random.seed(6)
+    moved = random.getstate()
+    with pytest.raises(GanstyleError, match="malformed RNG entry 'numpy'"):
+        ck.restore_rng_state(bad)
+    assert random.getstate() == moved  # the python entry was not applied either
+    ck.restore_rng_state(state)
+    assert random.getstate() == expected[0] and np.array_equal(np.random.get_state()[1], expected[1])

@@ -115,21 +115,26 @@ class LoadedGenerator:
                              labels=labels, device=self.device)
 
 
-def resolve_checkpoint(path: str | Path) -> Path:
-    """A run dir, its ``checkpoints/`` folder, or a checkpoint stem/file -> checkpoint stem."""
-    from ganstyle.io.checkpoints import latest_checkpoint
+# What a checkpoint must hold to give a generator back.
+GENERATOR_ENTRIES = ("step", "model", "config")
+
+
+def read_checkpoint(path: str | Path) -> tuple[Path, dict[str, torch.Tensor], dict]:
+    """``(stem, tensors, state)`` for a run dir (its newest checkpoint that verifies), its
+    ``checkpoints/`` folder, or a checkpoint stem/file."""
+    from ganstyle.io.checkpoints import load_checkpoint, load_newest_checkpoint
 
     p = Path(path)
     if p.is_dir():
         for folder in (p / "checkpoints", p):
-            stem = latest_checkpoint(folder)
-            if stem is not None:
-                return stem
+            found = load_newest_checkpoint(folder, require=GENERATOR_ENTRIES)
+            if found is not None:
+                return found
         raise GanstyleError(f"{p}: no checkpoint found (expected {p / 'checkpoints'}/step_XXXXXXXX.json)")
     if p.suffix in (".json", ".safetensors"):
         p = p.with_suffix("")
     if p.with_suffix(".json").exists():
-        return p
+        return (p, *load_checkpoint(p, require=GENERATOR_ENTRIES))
     raise GanstyleError(f"{path}: not a run directory or checkpoint")
 
 
@@ -138,26 +143,27 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Load
     from ganstyle.config import from_dict
     from ganstyle.gan.models import build_generator
     from ganstyle.gan.config import TrainConfig
-    from ganstyle.io.checkpoints import load_checkpoint, sub_state_dict
+    from ganstyle.io.checkpoints import sub_state_dict
     from ganstyle.torch_utils import resolve_device
 
-    stem = resolve_checkpoint(path)
-    tensors, state = load_checkpoint(stem)
-    if "model" not in state or "config" not in state:
-        raise GanstyleError(f"{stem}: not a ganstyle GAN checkpoint")
-    cfg = from_dict(TrainConfig, {k: v for k, v in state["config"].items() if v is not None}, source=str(stem))
-    info = state["model"]
-    data_shape = tuple(info["data_shape"])
+    stem, tensors, state = read_checkpoint(path)
+    try:
+        cfg = from_dict(TrainConfig, {k: v for k, v in state["config"].items() if v is not None}, source=str(stem))
+        info = state["model"]
+        data_shape = tuple(int(n) for n in info["data_shape"])
+        num_classes, latent_dim = info["num_classes"], int(info["latent_dim"])
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # a JSON edited or written by something else
+        raise GanstyleError(f"{stem}.json: not a ganstyle GAN checkpoint (bad 'config' or 'model' entry: "
+                            f"{type(exc).__name__} {exc})") from None
     device = resolve_device(str(device))
-    G = build_generator(cfg, data_shape, info["num_classes"])
+    G = build_generator(cfg, data_shape, num_classes)
     weights = sub_state_dict(tensors, "G_ema") or sub_state_dict(tensors, "G")
     try:
         G.load_state_dict(weights)
     except RuntimeError as exc:
         raise GanstyleError(f"{stem}: weights do not fit model {cfg.model!r} ({str(exc).splitlines()[0]})") from None
     G = G.to(device).eval().requires_grad_(False)
-    return LoadedGenerator(G, cfg, int(state["step"]), int(info["latent_dim"]), info["num_classes"], data_shape,
-                           device, stem)
+    return LoadedGenerator(G, cfg, state["step"], latent_dim, num_classes, data_shape, device, stem)
 
 
 # ------------------------------------------------------------------ writing

@@ -39,7 +39,10 @@ from ganstyle.gan.models import build_models
 from ganstyle.gan.regularizers import lazy_due, zero_centred_penalties
 from ganstyle.io.checkpoints import capture_rng_state, load_checkpoint, restore_rng_state, sub_state_dict
 from ganstyle.io.rundir import RunDir
-from ganstyle.torch_utils import autocast, resolve_device, resolve_precision
+from ganstyle.torch_utils import autocast, resolve_device, resolve_precision, seed_everything
+
+# What a checkpoint must hold for training to continue from it.
+RESUME_ENTRIES = ("step", "rng", "sampler", "optim_G", "optim_D")
 
 __all__ = ["BatchSampler", "GANTrainer", "TrainConfig", "load_run_config", "load_training_data", "train_gan"]
 
@@ -72,7 +75,9 @@ class GANTrainer:
         self.data_label = cfg.data  # how the data is named in progress and plot titles
         self.eval_metrics = self._check_eval_metrics()  # before step 1: a bad metric must not cost a run
 
-        torch.manual_seed(cfg.seed)  # model init
+        # Seeds python and numpy too: the checkpoint records their states, so a resumed run must
+        # start them from the same place as a straight one (they would differ per process otherwise).
+        seed_everything(cfg.seed)  # model init
         G, D = build_models(cfg, self.data_shape, self.num_classes)
         self.G, self.D = G.to(self.device), D.to(self.device)
         self.G_ema = EMA(self.G, cfg.ema_decay, start=cfg.ema_start)
@@ -296,7 +301,7 @@ class GANTrainer:
 
     def load(self, stem: Path, loaded: tuple | None = None) -> None:
         """Restore a checkpoint (``loaded``: its already-read ``(tensors, state)``)."""
-        tensors, state = loaded or load_checkpoint(stem)
+        tensors, state = loaded or load_checkpoint(stem, require=RESUME_ENTRIES)
         try:
             self.G.load_state_dict(sub_state_dict(tensors, "G"))
             self.D.load_state_dict(sub_state_dict(tensors, "D"))
@@ -352,7 +357,7 @@ def train_gan(config: TrainConfig | None = None, *, out: str | Path | None = Non
     trainer.data_label = given.get("data", cfg.data)
     try:
         if resume is not None:
-            loaded = run.load_latest()
+            loaded = run.load_latest(require=RESUME_ENTRIES)
             if loaded is None:
                 raise GanstyleError(f"--resume {run.path}: no checkpoint found in {run.checkpoints}")
             tensors, state, stem = loaded

@@ -8,7 +8,9 @@ unless a function says otherwise.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 import warnings
 from contextlib import contextmanager
@@ -60,6 +62,36 @@ def _to_float_array(img: Image.Image, path: Path) -> np.ndarray:
     return arr.astype(np.float32) / 255.0
 
 
+def _os_error_reason(exc: OSError) -> str:
+    """What went wrong with a path, in the user's words."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop (the link points back to itself)"
+    return exc.strerror or str(exc)
+
+
+def check_input_file(path: str | os.PathLike, *, what: str = "a file") -> None:
+    """Raise a one-line :class:`GanstyleError` unless ``path`` is a non-empty file we can stat.
+
+    Tells apart a missing file, a dangling link, a link loop, a folder, an empty file and a
+    permission error, instead of reporting them all as "no such file" or "corrupt".
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise GanstyleError(f"{path}: broken symbolic link (to {os.readlink(path)})") from None
+        raise GanstyleError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise GanstyleError(f"{path}: {_os_error_reason(exc)}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise GanstyleError(f"{path}: is a folder, expected {what}")
+    if info.st_size == 0:
+        raise GanstyleError(f"{path}: file is empty")
+
+
 def open_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open, fully decode and orient an image; any failure names the file.
 
@@ -67,12 +99,7 @@ def open_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Imag
     L, LA, RGB, RGBA, I;16, I or F, so callers never see palette or CMYK data.
     """
     path = Path(path)
-    if not path.exists():
-        raise GanstyleError(f"{path}: no such file")
-    if path.is_dir():
-        raise GanstyleError(f"{path}: is a folder, expected an image file")
-    if path.stat().st_size == 0:
-        raise GanstyleError(f"{path}: file is empty")
+    check_input_file(path, what="an image file")
     try:
         with warnings.catch_warnings():
             # max_pixels is the policy; Pillow's own warning fires at 89 MP, below it.
@@ -94,6 +121,8 @@ def open_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Imag
                 opened.close()
     except GanstyleError:
         raise
+    except PermissionError:
+        raise GanstyleError(f"{path}: permission denied") from None
     except UnidentifiedImageError:
         raise GanstyleError(f"{path}: not an image file Pillow can read") from None
     except Image.DecompressionBombError as exc:
@@ -213,10 +242,15 @@ def load_image(
 def list_images(folder: str | os.PathLike, *, recursive: bool = True) -> list[Path]:
     """Image files under ``folder`` (sorted; hidden files and folders skipped); error if none."""
     folder = Path(folder)
-    if not folder.exists():
-        raise GanstyleError(f"{folder}: no such folder")
-    if not folder.is_dir():
-        raise GanstyleError(f"{folder}: not a folder")
+    try:
+        with os.scandir(folder) as entries:  # a folder we may not list would look empty to glob
+            next(entries, None)
+    except FileNotFoundError:
+        raise GanstyleError(f"{folder}: no such folder") from None
+    except NotADirectoryError:
+        raise GanstyleError(f"{folder}: not a folder") from None
+    except OSError as exc:
+        raise GanstyleError(f"{folder}: {_os_error_reason(exc)}") from None
     pattern = "**/*" if recursive else "*"
     # Hidden folders (.thumbnails, .git, ...) hold copies or tool data, never training images.
     files = sorted(
@@ -243,8 +277,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     A crash or exception leaves any previous file at ``path`` untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise GanstyleError(f"{path}: cannot write here ({_os_error_reason(exc)})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:

@@ -66,7 +66,8 @@ import torch
 
 from ganstyle.errors import GanstyleError
 from ganstyle.io.checkpoints import (
-    checkpoint_stem, list_checkpoints, load_checkpoint, save_checkpoint, sha256_file,
+    checkpoint_stem, latest_checkpoint, list_checkpoints, load_newest_checkpoint, prune_checkpoints, save_checkpoint,
+    warn_on_stderr,
 )
 from ganstyle.io.images import atomic_write_text
 from ganstyle.io.runlog import append_csv, append_jsonl, plot_columns, truncate_csv
@@ -86,17 +87,6 @@ class RunInterrupted(KeyboardInterrupt):
 
 class NonFiniteError(GanstyleError):
     """A logged value became NaN/Inf; the message names the last good checkpoint."""
-
-
-def checkpoint_verifies(stem: Path) -> bool:
-    """True when ``stem``'s JSON parses and its tensor file has the recorded size and SHA-256."""
-    try:
-        meta = json.loads(stem.with_suffix(".json").read_text())
-        tensor_file = stem.with_suffix(".safetensors")
-        return (isinstance(meta, dict) and tensor_file.stat().st_size == meta.get("tensor_bytes")
-                and sha256_file(tensor_file) == meta.get("tensor_sha256"))
-    except (OSError, ValueError):
-        return False
 
 
 class RunDir:
@@ -156,50 +146,36 @@ class RunDir:
         return [step for step, _ in list_checkpoints(self.checkpoints)]
 
     def latest_good_checkpoint(self) -> Path | None:
-        """Newest checkpoint whose files verify (size and SHA-256), or None."""
-        for _, stem in reversed(list_checkpoints(self.checkpoints)):
-            if checkpoint_verifies(stem):
-                return stem
-        return None
+        """Newest checkpoint that verifies, or None (silent; see :func:`ganstyle.io.checkpoints.latest_checkpoint`)."""
+        return latest_checkpoint(self.checkpoints)
 
-    def load_latest(self, *, notice: Callable[[str], None] | None = None):
-        """``(tensors, state, stem)`` of the newest checkpoint that loads; None when there is none.
+    def load_latest(self, *, notice: Callable[[str], None] | None = None, require: tuple[str, ...] = ()):
+        """``(tensors, state, stem)`` of the newest checkpoint that verifies; None when there is none.
 
-        A newer checkpoint that fails to load is skipped with a one-line notice naming it and why.
+        The recovery rule of :func:`ganstyle.io.checkpoints.load_newest_checkpoint`: a newer checkpoint
+        that fails is skipped with one ``notice`` line (default: a warning on stderr, from the main
+        process only) naming it and why;
+        when none verifies, a GanstyleError names the newest. ``require``: state entries it must hold.
         """
-        notice = notice or (lambda line: print(line, file=sys.stderr))
-        for _, stem in reversed(list_checkpoints(self.checkpoints)):
-            try:
-                tensors, state = load_checkpoint(stem)
-            except GanstyleError as exc:
-                notice(f"skipping checkpoint {stem.name}: {exc}")
-                continue
-            if not isinstance(state, dict) or not isinstance(state.get("step"), int):
-                notice(f"skipping checkpoint {stem.name}: its JSON has no integer 'step'")
-                continue
-            return tensors, state, stem
-        return None
+        notice = notice or (warn_on_stderr if self.is_main else None)
+        found = load_newest_checkpoint(self.checkpoints, notify=notice, require=("step", *require))
+        if found is None:
+            return None
+        stem, tensors, state = found
+        return tensors, state, stem
 
     def save_checkpoint(self, step: int, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> Path:
         """Write ``checkpoints/step_XXXXXXXX`` atomically, then prune to ``keep_checkpoints``."""
         stem = checkpoint_stem(self.checkpoints, step)
         if self.is_main:
             save_checkpoint(stem, tensors, {**state, "step": step})
-            self.prune()
+            prune_checkpoints(self.checkpoints, self.keep_checkpoints, protect=(stem,))
         return stem
 
     def prune(self) -> None:
         """Keep the newest ``keep_checkpoints`` (0 = all), and always the newest one that verifies,
         so a damaged newer checkpoint never costs the last good one."""
-        if self.keep_checkpoints <= 0:
-            return
-        ckpts = [stem for _, stem in list_checkpoints(self.checkpoints)]
-        good = next((s for s in reversed(ckpts) if checkpoint_verifies(s)), None)
-        for stem in ckpts[:-self.keep_checkpoints]:
-            if stem == good:
-                continue
-            for suffix in (".json", ".safetensors"):
-                stem.with_suffix(suffix).unlink(missing_ok=True)
+        prune_checkpoints(self.checkpoints, self.keep_checkpoints)
 
     # ------------------------------------------------------------ logs
 

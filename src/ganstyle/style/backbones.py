@@ -241,35 +241,9 @@ def download_vgg19_weights(timeout: float = 30.0) -> Path:
 
 def _read_tensors(path: Path, keys: Sequence[str]) -> dict[str, torch.Tensor]:
     """Read only ``keys`` from a .safetensors or torch checkpoint (missing keys are left out)."""
-    if path.suffix == ".safetensors":
-        from safetensors import safe_open
-        from safetensors import SafetensorError
+    from ganstyle.io.weights import read_weights_file
 
-        try:
-            with safe_open(str(path), framework="pt", device="cpu") as f:
-                present = set(f.keys())
-                return {k: f.get_tensor(k) for k in keys if k in present}
-        except (SafetensorError, OSError) as exc:
-            raise GanstyleError(f"{path}: not a readable .safetensors file ({exc})") from None
-    try:
-        # mmap keeps the classifier's tensors on disk; legacy (non-zip) files cannot be mapped.
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # the unpickler raises many types for a file that is not a checkpoint
-        raise GanstyleError(f"{path}: not a PyTorch checkpoint that can be loaded safely ({type(exc).__name__}: {exc})"[:400]) from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise GanstyleError(f"{path}: expected a state_dict (a dict of tensors), found {type(state).__name__}")
-    out = {}
-    for k in keys:
-        t = state.get(k, state.get("module." + k))
-        if isinstance(t, torch.Tensor):
-            out[k] = t.detach().clone()
-    del state
-    return out
+    return read_weights_file(path, keys)
 
 
 def load_vgg19_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:

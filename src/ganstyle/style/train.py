@@ -30,7 +30,8 @@ from ganstyle import distributed
 from ganstyle.config import field, from_dict, read_config_file, to_dict, write_config
 from ganstyle.errors import GanstyleError
 from ganstyle.io.checkpoints import (capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint,
-                                     prune_checkpoints, restore_rng_state, save_checkpoint, sub_state_dict)
+                                     newest_valid_checkpoint, prune_checkpoints, restore_rng_state, save_checkpoint,
+                                     sub_state_dict)
 from ganstyle.io.images import image_to_array, list_images, open_image, resize_long_side, save_grid
 from ganstyle.io.runlog import append_csv, plot_columns, truncate_csv
 
@@ -373,7 +374,7 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
     dist.local_batch(cfg.batch_size)  # --batch-size is global; it must split over the processes
     out = Path(cfg.out)
     ckpt_dir = out / "checkpoints"
-    resume_stem = latest_checkpoint(ckpt_dir) if cfg.resume else None
+    resume_stem = newest_valid_checkpoint(ckpt_dir, require=("step", "rng", "optimizer")) if cfg.resume else None
     if not cfg.resume and (list(ckpt_dir.glob("step_*.json")) or (out / "final.json").exists()):
         raise GanstyleError(f"--out {out}: already holds a trained model; pass --resume to continue it "
                             "or choose another --out")

@@ -27,7 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ganstyle.errors import GanstyleError
-from ganstyle.io.weights import find_local_weights
+from ganstyle.io.weights import find_local_weights, read_weights_file
 
 FID_WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
 FID_WEIGHTS_FILE = FID_WEIGHTS_URL.rsplit("/", 1)[1]
@@ -219,19 +219,8 @@ def resolve_inception_weights(path: str | os.PathLike | None = None, *, download
 
 
 def load_inception_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    path = Path(path)
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to replace
-        raise GanstyleError(f"cannot read Inception weights {path}: {type(exc).__name__}: {exc}") from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    return state
+    """The tensors of an Inception weights file (one error line naming it when unreadable)."""
+    return read_weights_file(path)
 
 
 def build_fid_inception(weights: str | os.PathLike | None = None, *, download: bool = True,
