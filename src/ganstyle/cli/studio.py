@@ -35,6 +35,8 @@ def _studio(args) -> int:
     from ganstyle.studio import serve
     from ganstyle.studio.files import UploadLimits
 
+    if not 0 <= args.port <= 65535:
+        raise GanstyleError(f"--port {args.port}: must be from 0 to 65535")
     if args.max_upload_mb <= 0 or args.max_pixels <= 0:
         raise GanstyleError("--max-upload-mb and --max-pixels must be positive")
     limits = UploadLimits(max_bytes=int(args.max_upload_mb * 1024 * 1024), max_pixels=args.max_pixels)

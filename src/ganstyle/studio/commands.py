@@ -162,7 +162,7 @@ def stylize_job(workdir: Path, params: dict) -> tuple[list[str], dict[str, str]]
 
 def train_job(workdir: Path, params: dict) -> tuple[list[str], dict[str, str]]:
     """``ganstyle train`` into a new ``runs/NAME``; data is built-in or an unpacked upload."""
-    _reject_unknown(params, {"data", "model", "loss", "steps", "image_size", "name", "seed"})
+    _reject_unknown(params, {"data", "model", "loss", "steps", "image_size", "name", "seed", "sample_every"})
     data = params.get("data", "ring8")
     if isinstance(data, str) and data.startswith(UPLOAD_DATASETS + "/"):
         folder = safe_path(workdir, data)
@@ -178,13 +178,16 @@ def train_job(workdir: Path, params: dict) -> tuple[list[str], dict[str, str]]:
     steps = _int(params, "steps", 2000, 1, 1_000_000)
     image_size = _int(params, "image_size", None, 4, 512)
     seed = _int(params, "seed", 0, 0, 2**31 - 1)
+    # Ten sample grids per run unless asked; losses logged at least as often, for the live plot.
+    sample_every = _int(params, "sample_every", max(1, steps // 10), 1, 1_000_000)
+    log_every = max(1, min(50, steps // 40, sample_every))
     runs = workdir / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     name = clean_name(params.get("name") or f"{Path(str(data)).name}-{model}-{_stamp()}")
     run = unused_path(runs, name)
     argv = ["train", "--out", relative_to(workdir, run), "--data", data_flag, "--model", model, "--steps", str(steps),
             "--seed", str(seed), "--no-progress",
-            "--log-every", str(max(1, min(50, steps // 40))), "--sample-every", str(max(1, steps // 10)),
+            "--log-every", str(log_every), "--sample-every", str(sample_every),
             "--ckpt-every", str(max(1, min(1000, steps // 4)))]
     if loss:
         argv += ["--loss", loss]

@@ -167,7 +167,8 @@ function plotLosses(canvas, rows) {
 $("train-start").addEventListener("click", async () => {
   setError("train-error", null);
   const body = { kind: "train", data: $("tr-data").value, model: $("tr-model").value, loss: $("tr-loss").value,
-                 steps: $("tr-steps").value, image_size: $("tr-size").value, name: $("tr-name").value };
+                 steps: $("tr-steps").value, image_size: $("tr-size").value, name: $("tr-name").value,
+                 sample_every: $("tr-sample-every").value };
   try {
     const job = await post("/api/jobs", body);
     state.trainJob = job.id; state.trainRun = job.outputs.run;
