@@ -25,7 +25,7 @@ from ganstyle.io.images import atomic_write_text
 
 STATES = ("queued", "running", "done", "failed", "stopped", "cancelled")
 FINISHED = ("done", "failed", "stopped", "cancelled")
-INTERRUPTED_CODES = (130, -signal.SIGINT)
+INTERRUPTED_CODES = (130, 143, -signal.SIGINT, -signal.SIGTERM)
 # Seconds a stopped child gets to checkpoint before a second SIGINT, then SIGKILL.
 STOP_GRACE_S = 60.0
 
@@ -72,10 +72,11 @@ class JobQueue:
             print(f"ganstyle studio: {self.path} was unreadable; moved it to {broken.name} and started a new job list",
                   file=sys.stderr)
             return []
-        for job in jobs:
-            if job.get("state") == "running":  # the server died under it
-                job.update(state="failed", finished=time.time(),
-                           error="the studio server stopped while this job was running")
+        died = [job for job in jobs if job.get("state") == "running"]  # the server died under them
+        for job in died:
+            job.update(state="failed", finished=time.time(), error="the studio server stopped while this job was running")
+        if died:
+            atomic_write_text(self.path, json.dumps({"jobs": jobs}, indent=1) + "\n")
         return jobs
 
     def _save(self) -> None:
