@@ -117,7 +117,8 @@ class JobQueue:
             if job["state"] == "queued":
                 job.update(state="cancelled", finished=time.time())
                 self._save()
-            elif job["state"] == "running" and self._child is not None:
+            elif job["state"] == "running":
+                # Recorded even if the child is still being started: _run signals it once it exists.
                 self._stop_requested.add(job_id)
                 self._signal_child(signal.SIGINT)
         return self.get(job_id)

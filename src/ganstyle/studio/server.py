@@ -75,7 +75,11 @@ def serve(workdir: str | Path = "studio", host: str = "127.0.0.1", port: int = 8
         print(f"ganstyle studio: generated token {token} (pass --token to choose one); requests without it are refused",
               flush=True)
     print("ganstyle studio: Ctrl-C stops the server (a running job saves a checkpoint first)", flush=True)
-    _server(app, sock).run(sockets=[sock])
+    try:
+        _server(app, sock).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C once it has shut down cleanly
+        pass
+    print("ganstyle studio: stopped", flush=True)
 
 
 class BackgroundStudio:
