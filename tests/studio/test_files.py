@@ -47,6 +47,7 @@ def test_clean_name_keeps_only_a_plain_file_name():
     assert clean_name("../../etc/pass wd.png") == "pass_wd.png"
     assert clean_name("..\\..\\x.jpg") == "x.jpg"
     assert clean_name(".hidden") == "hidden"
+    assert clean_name("--out.png") == "out.png"  # never looks like a flag
     assert clean_name("///") == "upload"
 
 

@@ -55,14 +55,15 @@ def safe_path(workdir: Path, relative: str, *, must_exist: bool = True) -> Path:
 
 
 def relative_to(workdir: Path, path: Path) -> str:
-    """The client-facing name of a path under the workdir (always with forward slashes)."""
-    return path.resolve().relative_to(workdir.resolve()).as_posix()
+    """The client-facing name of a path under the workdir (forward slashes; never read as a flag)."""
+    rel = path.resolve().relative_to(workdir.resolve()).as_posix()
+    return "./" + rel if rel.startswith("-") else rel
 
 
 def clean_name(name: str, default: str = "upload") -> str:
-    """A file name with only letters, digits, ``.``, ``_`` and ``-`` (no folders, no leading dot)."""
+    """A file name with only letters, digits, ``.``, ``_`` and ``-`` (no folders, no leading dot or dash)."""
     base = PurePosixPath(str(name).replace("\\", "/")).name
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._")
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._-")
     return base[:100] or default
 
 
