@@ -161,7 +161,7 @@ def create_app(workdir: str | Path, *, token: str | None = None, limits: UploadL
         path = safe_path(workdir, request.path_params["path"])
         if not path.is_file():
             return _error(f"{request.path_params['path']}: not a file", 404)
-        return FileResponse(path, headers={"Cache-Control": "no-store"})
+        return FileResponse(path, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
     routes = [
         Route("/", index),

@@ -270,6 +270,7 @@ async function refreshJobs() {
     const pct = job.progress != null ? Math.round(100 * job.progress) + "%" : (job.state === "running" ? "…" : "");
     tr.innerHTML = "<td class='title'></td><td class='state'></td><td class='pct'></td><td></td>";
     tr.children[0].textContent = job.title;
+    tr.title = "ganstyle " + job.argv.join(" ");  // the command this job runs
     tr.children[1].textContent = job.state; tr.children[2].textContent = pct;
     if (job.error) { const d = document.createElement("div"); d.className = "msg"; d.textContent = job.error; tr.children[0].appendChild(d); }
     if (job.state === "running" || job.state === "queued") {
