@@ -149,8 +149,10 @@ def test_train_live_plot_and_samples_update_then_stop_and_browse(page, server):
     page.click("#train-start")
     # The loss plot redraws with more points and the sample grid changes, by themselves.
     page.wait_for_function("+(document.getElementById('loss-plot').dataset.points || 0) >= 2")
-    first = page.get_attribute("#live-sample", "data-path") or ""
-    page.wait_for_function(f"(document.getElementById('live-sample').dataset.path || '{first}') !== '{first}'"
+    page.wait_for_function("document.getElementById('live-sample').naturalWidth > 0")
+    first = page.get_attribute("#live-sample", "data-path")
+    assert first.startswith("runs/browser-ring8/samples/step_")
+    page.wait_for_function(f"document.getElementById('live-sample').dataset.path !== '{first}'"
                            " && document.getElementById('live-sample').naturalWidth > 0")
     points = int(page.get_attribute("#loss-plot", "data-points"))
     page.wait_for_function(f"+document.getElementById('loss-plot').dataset.points > {points}")

@@ -46,6 +46,13 @@ def _error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _host_name(header: str) -> str:
+    """``Host`` header without the port: ``127.0.0.1:8765`` -> ``127.0.0.1``, ``[::1]:80`` -> ``[::1]``."""
+    if header.startswith("["):
+        return header.split("]", 1)[0] + "]"
+    return header.rsplit(":", 1)[0]
+
+
 class _Guard(BaseHTTPMiddleware):
     """Token / Host check on every request, and the custom header on every POST."""
 
@@ -67,8 +74,7 @@ class _Guard(BaseHTTPMiddleware):
                 response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
                 return response
         else:
-            host = request.headers.get("host", "").rsplit(":", 1)[0] if "]" not in request.headers.get("host", "") \
-                else request.headers.get("host", "").split("]")[0] + "]"
+            host = _host_name(request.headers.get("host", ""))
             if host not in LOOPBACK_NAMES:
                 return _error(f"host {host!r} refused: this studio answers on loopback only (use --host and --token)", 403)
         if request.method == "POST" and request.headers.get("x-studio") != "1":
