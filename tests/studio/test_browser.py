@@ -15,7 +15,7 @@ import pytest
 
 from ganstyle.studio import BackgroundStudio
 
-from .conftest import JOB_ENV, TEST_LIMITS, png_bytes
+from .conftest import JOB_ENV, TEST_LIMITS
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
