@@ -120,7 +120,11 @@ def test_stylise_upload_run_compare_and_download(page, server, tmp_path):
     assert max(Image.open(saved).size) == size
     row = page.locator("#job-table tr.job").first
     assert row.locator(".state").text_content() == "done"
+    assert row.get_attribute("title").startswith("ganstyle stylize uploads/images/hill.png uploads/images/strokes.png")
     _shot(page, "stylise")
+    page.reload()  # the result is still there after a reload
+    page.wait_for_selector("#download:not([hidden])")
+    assert page.get_attribute("#download", "href") == "/files/" + result
 
 
 def test_bad_uploads_show_the_one_line_error(page):

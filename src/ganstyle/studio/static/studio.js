@@ -297,9 +297,11 @@ async function refreshJobs() {
   state.options.losses.forEach((l) => { const o = document.createElement("option"); o.value = l; o.textContent = l; $("tr-loss").appendChild(o); });
   methodChanged();
   await loadImages();
-  // Pick up the newest training job after a page reload.
+  // Pick up the newest training and stylise jobs after a page reload.
   await refreshJobs();
   const lastTrain = state.jobs.filter((j) => j.kind === "train" || j.kind === "resume").pop();
   if (lastTrain) { state.trainJob = lastTrain.id; state.trainRun = lastTrain.outputs.run; await showTrainJob(lastTrain); }
+  const lastStylise = state.jobs.filter((j) => j.kind === "stylize").pop();
+  if (lastStylise) { state.styliseJob = lastStylise.id; $("compare-before").src = fileUrl(lastStylise.outputs.content); showStyliseJob(lastStylise); }
   setInterval(refreshJobs, 1000);
 })();
