@@ -77,7 +77,7 @@ def test_run_actions(workdir):
     args = _parses(build_job(workdir, {"kind": "resume", "run": "runs/old", "steps": 900})[1])
     assert (args.resume, args.steps) == ("runs/old", 900)
     args = _parses(build_job(workdir, {"kind": "sample", "run": "runs/old", "n": 10, "label": 3})[1])
-    assert (args.source, args.n, args.label, args.interpolate) == ("runs/old", 10, 3, 0)
+    assert (args.source, args.n, args.labels, getattr(args, "interpolate", 0)) == ("runs/old", 10, 3, 0)  # unset flags stay out of the namespace
     assert args.out.startswith("runs/old/studio/class3-")
     args = _parses(build_job(workdir, {"kind": "eval", "run": "runs/old", "metrics": "fid, kid", "n": 100})[1])
     assert (args.run_dir, args.metrics, args.n) == ("runs/old", "fid,kid", 100)

@@ -13,6 +13,7 @@ file under :mod:`ganstyle.gan.models`) and :data:`GLOBAL_DEFAULTS`.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -189,6 +190,12 @@ def load_run_config(run_dir: str | Path) -> TrainConfig:
     return from_dict(TrainConfig, read_config_file(path), source=str(path))
 
 
+def _absolute(path: str) -> str:
+    # abspath, not resolve(): links stay as the user gave them, and a link loop reaches the data
+    # loader, which names it, instead of failing here.
+    return os.path.abspath(os.path.expanduser(path))
+
+
 def with_absolute_paths(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, str]]:
     """``folder:PATH`` data and ``cache_dir`` as absolute paths, so a stored config works from any
     directory (``--resume``, ``eval``); also returns the user's own spelling of each changed value."""
@@ -196,11 +203,11 @@ def with_absolute_paths(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, str]]:
     if cfg.data.lower().startswith("folder:"):
         path = cfg.data.split(":", 1)[1]
         if path:
-            absolute = f"folder:{Path(path).expanduser().resolve()}"
+            absolute = f"folder:{_absolute(path)}"
             if absolute != cfg.data:
                 changed["data"], given["data"] = absolute, cfg.data
     if cfg.cache_dir:
-        absolute = str(Path(cfg.cache_dir).expanduser().resolve())
+        absolute = _absolute(cfg.cache_dir)
         if absolute != cfg.cache_dir:
             changed["cache_dir"], given["cache_dir"] = absolute, cfg.cache_dir
     return dataclasses.replace(cfg, **changed), given

@@ -229,8 +229,9 @@ def sample_job(workdir: Path, params: dict) -> tuple[list[str], dict[str, str]]:
 
 def eval_job(workdir: Path, params: dict) -> tuple[list[str], dict[str, str]]:
     """``ganstyle eval``: FID/KID/IS/PR (or mode coverage) against the run's own data."""
-    from ganstyle.metrics.evaluate import METRIC_NAMES
+    from ganstyle.metrics.registry import metrics as registered_metrics
 
+    METRIC_NAMES = tuple(registered_metrics())
     _reject_unknown(params, {"run", "metrics", "n"})
     run = _run_dir(workdir, params.get("run"))
     metrics = str(params.get("metrics") or "auto")
