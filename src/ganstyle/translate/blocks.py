@@ -73,7 +73,8 @@ class PatchDiscriminator(nn.Module):
     """PatchGAN (Isola et al., 2017): a grid of logits, each judging one overlapping patch.
 
     ``layers`` stride-2 4x4 convolutions (width doubling, capped at 8x) then a stride-1 conv
-    and a 1-channel conv; at 32 px with 2 layers each logit sees a 22-pixel patch.
+    and a 1-channel conv. Each logit sees a 16-pixel patch with 1 layer, 34 with 2, 70 with 3
+    (the paper's 70x70 PatchGAN).
     """
 
     def __init__(self, channels: int = 3, width: int = 32, layers: int = 2):

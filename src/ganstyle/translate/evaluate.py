@@ -125,7 +125,7 @@ class Judges:
     checksum: str
 
 
-def train_judges(pair: DomainPair, seed: int = 0) -> Judges:
+def train_judges(pair: DomainPair, seed: int = 0, epochs: int = 15) -> Judges:
     """Train the domain network and, where digit labels exist, the two digit classifiers."""
     n_a, n_b = len(pair.a), len(pair.b)
     labelled = pair.a_labels is not None and pair.b_labels is not None
@@ -135,12 +135,12 @@ def train_judges(pair: DomainPair, seed: int = 0) -> Judges:
     else:
         y = torch.cat([torch.zeros(n_a, dtype=torch.long), torch.ones(n_b, dtype=torch.long)])
         classes_b = [1]
-    domain, acc_domain = fit_judge(torch.cat([pair.a, pair.b]), y, 2 * len(classes_b), seed=seed)
+    domain, acc_domain = fit_judge(torch.cat([pair.a, pair.b]), y, 2 * len(classes_b), seed=seed, epochs=epochs)
     accuracy = {"judge_domain_classes": acc_domain}
     digits_a = digits_b = None
     if labelled:
-        digits_a, accuracy["judge_digits_a"] = fit_judge(pair.a, pair.a_labels, 10, seed=seed + 1)
-        digits_b, accuracy["judge_digits_b"] = fit_judge(pair.b, pair.b_labels, 10, seed=seed + 2)
+        digits_a, accuracy["judge_digits_a"] = fit_judge(pair.a, pair.a_labels, 10, seed=seed + 1, epochs=epochs)
+        digits_b, accuracy["judge_digits_b"] = fit_judge(pair.b, pair.b_labels, 10, seed=seed + 2, epochs=epochs)
     h = hashlib.sha256()
     for net in (domain, digits_a, digits_b):
         for t in (net.state_dict().values() if net is not None else ()):
