@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from ganstyle.translate.blocks import AdaIN, ImagePool, PatchDiscriminator
-from ganstyle.translate.cyclegan import CycleGAN, CycleGANConfig, ResnetGenerator
+from ganstyle.translate.cyclegan import CycleGAN, ResnetGenerator
 from ganstyle.translate.munit import MUNIT
 
 

@@ -16,10 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
-import signal
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,14 +23,11 @@ from typing import Any
 
 import torch
 
-from ganstyle.config import field, from_dict, read_config_file, to_dict, write_config
+from ganstyle.config import field, from_dict, read_config_file, to_dict
 from ganstyle.errors import GanstyleError
-from ganstyle.gan.trainer import BatchSampler, _truncate_jsonl
-from ganstyle.io.checkpoints import (
-    capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint, prune_checkpoints, restore_rng_state,
-    save_checkpoint, sub_state_dict,
-)
-from ganstyle.io.runlog import append_csv, append_jsonl, plot_columns, truncate_csv
+from ganstyle.gan.trainer import BatchSampler
+from ganstyle.io.checkpoints import capture_rng_state, restore_rng_state, sub_state_dict
+from ganstyle.io.rundir import RunDir
 from ganstyle.torch_utils import resolve_device
 from ganstyle.translate.cyclegan import CycleGAN, CycleGANConfig
 from ganstyle.translate.data import DomainPair, load_domains
@@ -109,34 +102,13 @@ def check_config(cfg: TranslateConfig) -> None:
         raise GanstyleError(f"--lr: must be positive, got {cfg.lr}")
 
 
-class _StopRequest:
-    """Ctrl-C or SIGTERM asks the loop to stop after the current step (with a checkpoint);
-    a second Ctrl-C interrupts at once."""
-
-    def __init__(self):
-        self.requested, self._old = False, {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-
 class TranslationTrainer:
-    def __init__(self, cfg: TranslateConfig, model_cfg, run_dir: str | Path, pair: DomainPair | None = None):
+    def __init__(self, cfg: TranslateConfig, model_cfg, run_dir: str | Path | RunDir, pair: DomainPair | None = None):
         check_config(cfg)
         self.cfg, self.model_cfg = cfg, model_cfg
-        self.run_dir = Path(run_dir)
+        self.run = run_dir if isinstance(run_dir, RunDir) else RunDir(
+            run_dir, command="ganstyle translate-train", keep_checkpoints=cfg.keep_checkpoints)
+        self.run_dir = self.run.path
         self.device = resolve_device(cfg.device)
         self.pair = pair if pair is not None else load_domains(cfg.domain_a, cfg.domain_b, cfg.image_size, cfg.seed)
         if self.pair.image_size != cfg.image_size:
@@ -192,23 +164,22 @@ class TranslationTrainer:
         cfg = self.cfg
         pbar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, unit="step", dynamic_ncols=True,
                     desc=f"{cfg.model} {self.pair.name}")
-        with _StopRequest() as stop:
+        with self.run.stop_signals():
             while self.step < cfg.steps:
                 self.train_step()
                 self.step += 1
                 pbar.update(1)
-                final = self.step == cfg.steps or stop.requested
+                final = self.step == cfg.steps or self.run.stop_requested
                 if self.step % cfg.log_every == 0 or final:
                     pbar.set_postfix(self.log(), refresh=False)
                 if _due(self.step, cfg.sample_every) or final:
                     self.save_samples()
                 if _due(self.step, cfg.ckpt_every) or final:
                     self.save()
-                if stop.requested and self.step < cfg.steps:
+                if self.run.stop_requested and self.step < cfg.steps:
                     pbar.close()
-                    print(f"stopped at step {self.step}; checkpoint saved; continue with: "
-                          f"ganstyle translate-train --resume {self.run_dir}", file=sys.stderr)
-                    raise KeyboardInterrupt
+                    self.run.finish_stop(self.step)  # raises RunInterrupted after a signal
+                    return self.run_dir
         pbar.close()
         return self.run_dir
 
@@ -222,20 +193,14 @@ class TranslationTrainer:
         """Window means of every loss; a NaN/Inf stops the run naming the last good checkpoint."""
         n = max(self.window["_n"], 1)
         vals = {k: float(v) / n for k, v in self.window.items() if k != "_n"}
-        bad = [k for k, v in vals.items() if not math.isfinite(v)]
-        if bad:
-            last = latest_checkpoint(self.run_dir / "checkpoints")
-            where = f"the last good checkpoint is {last}" if last else "no checkpoint had been saved yet"
-            raise GanstyleError(f"training diverged: {bad[0]} became {vals[bad[0]]} by step {self.step}; {where} "
-                                f"(try a lower --lr)")
+        self.run.check_finite(vals, self.step, hint="try a lower --lr")
         return vals
 
     def log(self) -> dict[str, float]:
         vals = self._check_finite()
         row = {"step": self.step, **vals,
                "cpu_s_per_step": (time.process_time() - self._window_start) / max(self.window["_n"], 1)}
-        append_csv(self.run_dir / "metrics.csv", [row])
-        append_jsonl(self.run_dir / "metrics.jsonl", row)
+        self.run.log(row)
         self._reset_window()
         return {"g": round(vals["g_total"], 3), "d": round(vals["d_total"], 3)}
 
@@ -252,22 +217,16 @@ class TranslationTrainer:
         return torch.cat(rows).float().cpu(), len(a)
 
     def save_samples(self) -> Path:
-        from ganstyle.io.images import save_grid
-
-        path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
         images, nrow = self.sample_rows()
-        save_grid(images, path, nrow=nrow, upscale=max(1, 64 // images.shape[-1]))
-        columns = [c for c in ("g_total", "d_total", "adv", "cycle", "identity", "recon_x", "recon_c", "recon_s")
-                   if c in self.window or c in ("g_total", "d_total")]
-        plot_columns(self.run_dir / "metrics.csv", self.run_dir / "losses.png", columns,
-                     title=f"{self.cfg.model} on {self.pair.name}")
+        path = self.run.save_images(self.step, images, nrow=nrow, upscale=max(1, 64 // images.shape[-1]))
+        self.run.plot_losses(["g_total", "d_total", "adv", "cycle", "identity", "recon_x", "recon_c", "recon_s"],
+                             title=f"{self.cfg.model} on {self.pair.name}")
         return path
 
     # ------------------------------------------------------------ checkpoints
 
     def save(self) -> Path:
         self._check_finite()  # never write a checkpoint from diverged weights
-        folder = self.run_dir / "checkpoints"
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         state = {
             "step": self.step,
@@ -279,13 +238,9 @@ class TranslationTrainer:
             "model_extra": self.model.extra_state(),
             "rng": capture_rng_state({"noise": self.noise}),
         }
-        stem = checkpoint_stem(folder, self.step)
-        save_checkpoint(stem, tensors, state)
-        prune_checkpoints(folder, self.cfg.keep_checkpoints, protect=(stem,))
-        return stem
+        return self.run.save_checkpoint(self.step, tensors, state)
 
-    def load(self, stem: Path) -> None:
-        tensors, state = load_checkpoint(stem)
+    def load(self, tensors: dict[str, torch.Tensor], state: dict[str, Any], stem: Path) -> None:
         try:
             self.model.load_state_dict(sub_state_dict(tensors, "model"))
             self.opt_G.load_state_dict(state["optim_G"])
@@ -324,39 +279,33 @@ def train_translation(config: TranslateConfig | None = None, model_config=None, 
     a data or model setting is an error. ``pair`` passes in-memory domains from Python.
     """
     if resume is not None:
-        run_dir = Path(resume)
-        if not run_dir.is_dir():
-            raise GanstyleError(f"--resume {resume}: no such run directory")
-        cfg, model_cfg = load_run_settings(run_dir)
+        run = RunDir.open(resume, resume=True, command="ganstyle translate-train")
+        cfg, model_cfg = load_run_settings(run.path)
         stored = {**to_dict(cfg), **to_dict(model_cfg)}
         given = {**(to_dict(config) if config else {}), **(to_dict(model_config) if model_config else {}), **overrides}
-        _check_resume_settings(given, stored, run_dir)
+        _check_resume_settings(given, stored, run.path)
         run_fields = {f.name for f in dataclasses.fields(TranslateConfig)}
         cfg = dataclasses.replace(cfg, **{k: v for k, v in given.items() if k in run_fields})
+        run.keep_checkpoints = cfg.keep_checkpoints
     else:
         if out is None:
             raise GanstyleError("--out: give a run directory for the new run (or --resume RUN_DIR)")
-        run_dir = Path(out)
-        if run_dir.exists() and not run_dir.is_dir():
-            raise GanstyleError(f"--out {run_dir}: is a file, not a run directory")
-        if latest_checkpoint(run_dir / "checkpoints") is not None:
-            raise GanstyleError(f"--out {run_dir}: already holds a run; continue it with --resume {run_dir} "
-                                f"or choose a new --out")
         cfg = dataclasses.replace(config or TranslateConfig(), **overrides)
         model_cfg = model_config or model_config_class(cfg.model)()
-    trainer = TranslationTrainer(cfg, model_cfg, run_dir, pair=pair)
+        run = RunDir.open(out, command="ganstyle translate-train", keep_checkpoints=cfg.keep_checkpoints)
+    trainer = TranslationTrainer(cfg, model_cfg, run, pair=pair)
     if resume is not None:
-        stem = latest_checkpoint(run_dir / "checkpoints")
-        if stem is None:
-            raise GanstyleError(f"--resume {run_dir}: no checkpoint found in {run_dir / 'checkpoints'}")
-        trainer.load(stem)
-        truncate_csv(run_dir / "metrics.csv", trainer.step)
-        _truncate_jsonl(run_dir / "metrics.jsonl", trainer.step)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_config(run_dir / "config.toml", {**to_dict(cfg), **to_dict(model_cfg)},
-                 header="ganstyle translate-train config (resolved); reuse with: "
-                        "ganstyle translate-train --config config.toml --out NEW_RUN")
-    if trainer.step >= cfg.steps:
-        return run_dir
-    return trainer.train(progress=progress)
-
+        loaded = run.load_latest()
+        if loaded is None:
+            raise GanstyleError(f"--resume {run.path}: no checkpoint found in {run.checkpoints}")
+        trainer.load(*loaded)
+        run.truncate_logs(trainer.step)
+    run.write_config({**to_dict(cfg), **to_dict(model_cfg)},
+                     header="ganstyle translate-train config (resolved); reuse with: "
+                            "ganstyle translate-train --config config.toml --out NEW_RUN")
+    try:
+        if trainer.step >= cfg.steps:
+            return run.path
+        return trainer.train(progress=progress)
+    finally:
+        run.close()
