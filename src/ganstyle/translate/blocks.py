@@ -39,6 +39,27 @@ def up_block(c_in: int, c_out: int, norm: str) -> nn.Sequential:
     return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv_block(c_in, c_out, 5, norm=norm))
 
 
+def encoder_layers(channels: int, width: int, n_down: int, n_res_blocks: int) -> tuple[list[nn.Module], int]:
+    """c7s1-``width``, ``n_down`` stride-2 convs doubling the width, residual blocks (instance
+    norm throughout): CycleGAN's generator front and MUNIT's content encoder. Returns (layers, channels)."""
+    layers: list[nn.Module] = [conv_block(channels, width, 7)]
+    c = width
+    for _ in range(n_down):
+        layers.append(conv_block(c, 2 * c, 3, stride=2))
+        c *= 2
+    layers += [ResBlock(c) for _ in range(n_res_blocks)]
+    return layers, c
+
+
+def decoder_tail(c: int, channels: int, n_up: int, norm: str) -> list[nn.Module]:
+    """``n_up`` upsampling convs halving the width, then c7s1-``channels`` + tanh."""
+    layers: list[nn.Module] = []
+    for _ in range(n_up):
+        layers.append(up_block(c, c // 2, norm=norm))
+        c //= 2
+    return layers + [conv_block(c, channels, 7, norm="none", act="tanh")]
+
+
 class ResBlock(nn.Module):
     def __init__(self, channels: int, norm: str = "in"):
         super().__init__()

@@ -22,7 +22,7 @@ from torch import nn
 
 from ganstyle.config import field
 from ganstyle.gan.losses import get_loss
-from ganstyle.translate.blocks import ImagePool, PatchDiscriminator, ResBlock, conv_block, up_block
+from ganstyle.translate.blocks import ImagePool, PatchDiscriminator, decoder_tail, encoder_layers
 
 
 @dataclass
@@ -43,17 +43,8 @@ class ResnetGenerator(nn.Module):
 
     def __init__(self, channels: int = 3, width: int = 16, n_res_blocks: int = 3, n_down: int = 2):
         super().__init__()
-        layers: list[nn.Module] = [conv_block(channels, width, 7)]
-        c = width
-        for _ in range(n_down):
-            layers.append(conv_block(c, 2 * c, 3, stride=2))
-            c *= 2
-        layers += [ResBlock(c) for _ in range(n_res_blocks)]
-        for _ in range(n_down):
-            layers.append(up_block(c, c // 2, norm="in"))
-            c //= 2
-        layers.append(conv_block(c, channels, 7, norm="none", act="tanh"))
-        self.net = nn.Sequential(*layers)
+        layers, c = encoder_layers(channels, width, n_down, n_res_blocks)
+        self.net = nn.Sequential(*layers, *decoder_tail(c, channels, n_down, norm="in"))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

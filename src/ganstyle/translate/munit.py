@@ -29,7 +29,7 @@ from torch import nn
 
 from ganstyle.config import field
 from ganstyle.gan.losses import get_loss
-from ganstyle.translate.blocks import AdaIN, PatchDiscriminator, ResBlock, conv_block, up_block
+from ganstyle.translate.blocks import AdaIN, PatchDiscriminator, ResBlock, conv_block, decoder_tail, encoder_layers
 
 
 @dataclass
@@ -54,12 +54,7 @@ N_DOWN = 2
 class ContentEncoder(nn.Module):
     def __init__(self, channels: int, width: int, n_res_blocks: int):
         super().__init__()
-        layers: list[nn.Module] = [conv_block(channels, width, 7)]
-        c = width
-        for _ in range(N_DOWN):
-            layers.append(conv_block(c, 2 * c, 3, stride=2))
-            c *= 2
-        layers += [ResBlock(c) for _ in range(n_res_blocks)]
+        layers, c = encoder_layers(channels, width, N_DOWN, n_res_blocks)
         self.net, self.out_channels = nn.Sequential(*layers), c
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -90,12 +85,7 @@ class Decoder(nn.Module):
         super().__init__()
         c = content_channels
         self.res = nn.Sequential(*[ResBlock(c, norm="adain") for _ in range(n_res_blocks)])
-        ups: list[nn.Module] = []
-        for _ in range(N_DOWN):
-            ups.append(up_block(c, c // 2, norm="ln"))
-            c //= 2
-        ups.append(conv_block(c, channels, 7, norm="none", act="tanh"))
-        self.up = nn.Sequential(*ups)
+        self.up = nn.Sequential(*decoder_tail(c, channels, N_DOWN, norm="ln"))
         self.adain = [m for m in self.res.modules() if isinstance(m, AdaIN)]
         n_params = sum(2 * m.channels for m in self.adain)
         self.mlp = nn.Sequential(nn.Linear(style_dim, mlp_dim), nn.ReLU(inplace=True),
