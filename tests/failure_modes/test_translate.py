@@ -65,6 +65,9 @@ CASES = [
      "--out {t}/o.png: one output file for 5 inputs"),
     ("folders run", ["translate", "{t}/A", "{t}/in/0.png", "--out", "{t}/o.png"], 2, "{t}/A: no checkpoint found"),
     ("folders run", ["translate-eval", "{t}/run", "--json", "{t}/A"], 2, "--json {t}/A: is a folder"),
+    ("folders run", ["translate", "{t}/run", "{t}/in/0.png", "--out", "{t}/o.png", "--size", "30"], 2,
+     "--size: 30 must be a multiple of 4"),
+    ("folders run", ["translate-eval", "{t}/A"], 2, "{t}/A: no checkpoint found"),
 ]
 
 
