@@ -54,7 +54,8 @@ def train_for(cfg: TranslateConfig, model_cfg, run_dir: Path, cpu_seconds: float
     return trainer
 
 
-def blend_baseline(seed: int):
+def blend_baseline(seed: int) -> dict:
+    """``a2b``: blend over one random photo crop; ``a2b_styles``: k crops per input (the diversity reference)."""
     g = torch.Generator().manual_seed(seed)
     photos = [p for _, p in photo_sources()]
 
@@ -62,7 +63,7 @@ def blend_baseline(seed: int):
         digits = (x.mean(1, keepdim=True) + 1) / 2
         return blend_over_photos(digits, random_crops(photos, len(x), x.shape[-1], g)) * 2 - 1
 
-    return a2b
+    return {"a2b": a2b, "a2b_styles": lambda x, k: torch.stack([a2b(x) for _ in range(k)])}
 
 
 def picture(model, pair: DomainPair, path: Path, n: int = 8, n_styles: int = 5, seed: int = 0) -> None:
@@ -132,7 +133,7 @@ def main(argv=None) -> int:
         return {r["metric"]: r["value"] for r in res["records"]}
 
     record("identity", flat(measure(pair, judges, a2b=lambda x: x, b2a=lambda x: x)))
-    record("blend", flat(measure(pair, judges, a2b=blend_baseline(args.seed))))
+    record("blend", flat(measure(pair, judges, **blend_baseline(args.seed))))
     for model in [m for m in args.models.split(",") if m]:
         model_cfg = model_config_class(model)()
         if model == "munit":
