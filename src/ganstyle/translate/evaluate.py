@@ -191,22 +191,22 @@ def measure(pair: DomainPair, judges: Judges, a2b: Callable, b2a: Callable | Non
     f_b, _ = extractor.run(pair.b)
     kid, kid_std = kernel_inception_distance(f_ab, f_b, subsets=50, subset_size=min(1000, len(f_ab), len(f_b)))
     records = [
-        {"metric": "looks_b", "value": looks_like_b(judges, ab), "n": len(ab)},
+        {"metric": "looks_b", "value": looks_like_b(judges, ab), "n_fake": len(ab)},
         {"metric": "fid", "value": fid_from_features(f_ab, f_b), "n_fake": len(ab), "n_real": len(f_b)},
         {"metric": "kid", "value": kid, "std": kid_std, "n_fake": len(ab), "n_real": len(f_b)},
     ]
     if judges.digits_b is not None and labels is not None:
         acc = (predict(judges.digits_b, ab).argmax(1) == labels).float().mean()
-        records.append({"metric": "content_b", "value": float(acc), "n": len(ab)})
+        records.append({"metric": "content_b", "value": float(acc), "n_fake": len(ab)})
         if b2a is not None:
             aba = _batched(b2a, ab).clamp(-1, 1)
             acc = (predict(judges.digits_a, aba).argmax(1) == labels).float().mean()
-            records.append({"metric": "content_cycle", "value": float(acc), "n": len(ab)})
+            records.append({"metric": "content_cycle", "value": float(acc), "n_fake": len(ab)})
     if a2b_styles is not None and n_styles > 1:
         m = min(len(x), 100)
         outs = a2b_styles(x[:m], n_styles).clamp(-1, 1)  # (k, m, C, H, W)
         dists = [lpips_like(judges, outs[i], outs[j]) for i in range(n_styles) for j in range(i + 1, n_styles)]
-        records.append({"metric": "diversity", "value": float(torch.stack(dists).mean()), "n": m, "styles": n_styles})
+        records.append({"metric": "diversity", "value": float(torch.stack(dists).mean()), "n_fake": m, "styles": n_styles})
     return {"records": records, "extractor": extractor.name, "extractor_sha256": judges.checksum,
             "judges": judges.accuracy}
 
