@@ -22,6 +22,9 @@ _API = {
     "train_style": "ganstyle.style.train:train_style",
     "style_eval": "ganstyle.style.evaluate:style_eval",
     "demo": "ganstyle.demo:run_demo",
+    "train_translation": "ganstyle.translate.trainer:train_translation",
+    "translate_images": "ganstyle.translate.api:translate_images",
+    "evaluate_translation": "ganstyle.translate.evaluate:evaluate_translation",
 }
 
 __all__ = sorted(_API) + ["__version__"]
