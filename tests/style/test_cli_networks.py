@@ -9,7 +9,8 @@ from ganstyle.style import color
 
 from .conftest import make_content, make_style
 
-train = pytest.importorskip("ganstyle.style.train")
+from ganstyle.style import train
+from ganstyle.style.model import StyleTrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +23,9 @@ def models(tmp_path_factory):
         save_image(make_style(40, seed=i), tmp / "styles" / f"s{i}.png")
     common = dict(backbone="random", steps=2, batch_size=2, image_size=32, width=8, log_every=1, sample_every=0,
                   checkpoint_every=0, device="cpu", content_dir=str(tmp / "content"))
-    fast = train.train_style(train.StyleTrainConfig(method="fast", out=str(tmp / "fast"), style=str(tmp / "styles" / "s0.png"),
+    fast = train.train_style(StyleTrainConfig(method="fast", out=str(tmp / "fast"), style=str(tmp / "styles" / "s0.png"),
                                                     style_size=48, res_blocks=1, **common), progress=False)
-    adain = train.train_style(train.StyleTrainConfig(method="adain", out=str(tmp / "adain"), style_dir=str(tmp / "styles"),
+    adain = train.train_style(StyleTrainConfig(method="adain", out=str(tmp / "adain"), style_dir=str(tmp / "styles"),
                                                      **common), progress=False)
     return tmp, fast, adain
 

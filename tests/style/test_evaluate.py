@@ -35,9 +35,9 @@ def test_sliced_wasserstein():
 
 def test_style_eval_identities(random_net):
     content, style = make_content(64), make_style(64)
-    same = style_eval(content, content, style, backbone=random_net)
+    same = style_eval(content, content, style, backbone_net=random_net)
     assert same["content_loss"] == 0.0 and same["ssim"] == pytest.approx(1.0)
-    as_style = style_eval(style, content, style, backbone=random_net)
+    as_style = style_eval(style, content, style, backbone_net=random_net)
     assert as_style["style_loss"] < 1e-10 and as_style["color_swd"] == 0.0
     assert as_style["content_loss"] > 0.1 and as_style["ssim"] < 0.5
     assert same["style_loss"] > 0.01 and same["color_swd"] > 0.05

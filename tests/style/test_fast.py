@@ -11,9 +11,10 @@ from safetensors.torch import load_file
 from ganstyle.cli import main
 from ganstyle.io.images import save_image
 from ganstyle.io.runlog import read_csv
-from ganstyle.style.fast import TransformNet, frozen_norm_stats, run_transform_net, stylize_fast
+from ganstyle.style.methods.fast import TransformNet, frozen_norm_stats, run_transform_net, stylize_fast
 from ganstyle.style.tiling import measure_receptive_radius, tile_starts
-from ganstyle.style.train import StyleTrainConfig, train_style
+from ganstyle.style.model import StyleTrainConfig
+from ganstyle.style.train import train_style
 
 CPU = torch.device("cpu")
 
@@ -64,7 +65,7 @@ def test_network_keeps_odd_sizes_and_starts_as_identity():
 def test_resize_convolution_equals_upsample_then_conv():
     import torch.nn.functional as F
 
-    from ganstyle.style.fast import UpsampleConv
+    from ganstyle.style.methods.fast import UpsampleConv
 
     up = UpsampleConv(6, 5)
     x = torch.randn(2, 6, 7, 10)
@@ -101,9 +102,9 @@ def test_tiled_inference_equals_untiled(model_dir):
 
 def test_automatic_tiling_from_memory_budget(model_dir, monkeypatch):
     import ganstyle.style.tiling as tiling
-    from ganstyle.style.train import load_style_model
+    from ganstyle.style.methods.fast import FAST
 
-    net = load_style_model(model_dir).net
+    net = FAST.load(model_dir).net
     img = photo("chelsea", 128)[None]
     whole = run_transform_net(net, img, CPU, tile=0)
     per_pixel = net.bytes_per_pixel()

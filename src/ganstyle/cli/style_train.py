@@ -16,16 +16,20 @@ TRAIN_EPILOG = """examples:
 
 
 def register(sub) -> None:
-    from ganstyle.style.train import StyleTrainConfig
+    from ganstyle.style.methods import METHODS, trainable_methods
+    from ganstyle.style.model import StyleTrainConfig
 
+    names = trainable_methods()
     p = sub.add_parser(
-        "train-style", help="train a fast (one style) or AdaIN (any style) style-transfer network",
-        description="Train a feed-forward style network. --method fast learns one style (Johnson et al. 2016); "
-                    "--method adain learns a decoder that applies any style image (Huang & Belongie 2017). "
-                    "Unset flags take the method's defaults from the papers; config.toml in --out records them.",
+        "train-style", help="train a feed-forward style network: " + ", ".join(names),
+        description="Train a feed-forward style network. "
+                    + "; ".join(f"--method {n}: {METHODS[n].summary}" for n in names)
+                    + ". Unset flags take the method's defaults from the papers; config.toml in --out records them.",
         epilog=TRAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", metavar="FILE", help="settings file (.toml/.yaml/.json); flags override it")
     add_dataclass_args(p, StyleTrainConfig, exclude=("backbone_fingerprint",))
+    method = next(a for a in p._actions if a.dest == "method")
+    method.choices, method.metavar = names, None
     p.set_defaults(func=_train)
 
     e = sub.add_parser(
@@ -36,6 +40,7 @@ def register(sub) -> None:
     e.add_argument("model_dir", metavar="MODEL_DIR", help="a folder written by 'ganstyle train-style --method fast'")
     e.add_argument("--format", choices=("torchscript", "onnx"), default="torchscript", help="(default: torchscript)")
     e.add_argument("--out", required=True, metavar="FILE", help="file to write (e.g. starry.pt or starry.onnx)")
+    e.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     e.add_argument("--no-check", dest="check", action="store_false",
                    help="skip comparing the exported model's output with PyTorch's")
     e.set_defaults(func=_export)
@@ -43,7 +48,8 @@ def register(sub) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from ganstyle.distributed import is_main_process
-    from ganstyle.style.train import StyleTrainConfig, train_style
+    from ganstyle.style.model import StyleTrainConfig
+    from ganstyle.style.train import train_style
 
     base = None
     out = getattr(args, "out", None)
@@ -59,6 +65,6 @@ def _train(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from ganstyle.style.export import export_style
 
-    path = export_style(args.model_dir, args.out, args.format, check=args.check)
+    path = export_style(args.model_dir, args.out, args.format, check=args.check, overwrite=args.overwrite)
     print(f"exported: {path}")
     return 0
