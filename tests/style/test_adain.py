@@ -28,7 +28,7 @@ def photo(name: str, size: int) -> torch.Tensor:
 def tiny_config(tmp, **kw) -> StyleTrainConfig:
     base = dict(method="adain", out=str(tmp / "model"), content_dir=str(tmp / "content"), style_dir=str(tmp / "styles"),
                 backbone="random", steps=4, batch_size=2, image_size=32, width=8, log_every=1, sample_every=0,
-                checkpoint_every=0, device="cpu")
+                ckpt_every=0, device="cpu")
     base.update(kw)
     return StyleTrainConfig(**base)
 

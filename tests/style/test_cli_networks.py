@@ -22,7 +22,7 @@ def models(tmp_path_factory):
         save_image(make_content(40).roll(9 * i, -1), tmp / "content" / f"c{i}.png")
         save_image(make_style(40, seed=i), tmp / "styles" / f"s{i}.png")
     common = dict(backbone="random", steps=2, batch_size=2, image_size=32, width=8, log_every=1, sample_every=0,
-                  checkpoint_every=0, device="cpu", content_dir=str(tmp / "content"))
+                  ckpt_every=0, device="cpu", content_dir=str(tmp / "content"))
     fast = train.train_style(StyleTrainConfig(method="fast", out=str(tmp / "fast"), style=str(tmp / "styles" / "s0.png"),
                                                     style_size=48, res_blocks=1, **common), progress=False)
     adain = train.train_style(StyleTrainConfig(method="adain", out=str(tmp / "adain"), style_dir=str(tmp / "styles"),

@@ -32,7 +32,7 @@ def photo(name: str, size: int) -> torch.Tensor:
 def tiny_config(tmp, **kw) -> StyleTrainConfig:
     base = dict(method="fast", out=str(tmp / "model"), style=str(tmp / "style.png"), content_dir=str(tmp / "content"),
                 backbone="random", steps=6, batch_size=2, image_size=32, style_size=48, width=8, res_blocks=1,
-                log_every=1, sample_every=0, checkpoint_every=0, device="cpu")
+                log_every=1, sample_every=0, ckpt_every=0, device="cpu")
     base.update(kw)
     return StyleTrainConfig(**base)
 
@@ -135,8 +135,8 @@ def test_short_training_lowers_loss(data_dir, backbone, tmp_path):
 
 def test_resume_equals_uninterrupted_run(data_dir, backbone, tmp_path):
     def run(out, steps, resume=False):
-        cfg = tiny_config(data_dir, out=str(tmp_path / out), steps=steps, checkpoint_every=3, resume=resume)
-        return train_style(cfg, backbone=backbone, progress=False)
+        cfg = tiny_config(data_dir, out=str(tmp_path / out), steps=steps, ckpt_every=3)
+        return train_style(cfg, resume=tmp_path / out if resume else None, backbone=backbone, progress=False)
 
     straight = run("a", 6)
     run("b", 3)

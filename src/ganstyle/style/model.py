@@ -62,9 +62,10 @@ class StyleTrainConfig:
     channels_last: bool = field(False, help="channels-last memory format (faster on GPUs)")
     log_every: int = field(10, help="steps between loss rows in metrics.csv")
     sample_every: int = field(500, help="steps between preview images (0: only at the end)")
-    checkpoint_every: int = field(500, help="steps between checkpoints (0: only at the end)")
+    ckpt_every: int = field(500, help="steps between checkpoints (0: only at the end)")
     keep_checkpoints: int = field(3, help="newest checkpoints kept (0: all)")
-    resume: bool = field(False, help="continue the run in --out from its newest checkpoint")
+    tensorboard: bool = field(False, help="also write TensorBoard event files to RUN/tensorboard "
+                              "(needs ganstyle[tensorboard])")
     max_images: int = field(0, help="use at most this many images per folder (0: all)")
     backbone_fingerprint: str = field("", help="set by training: checksum of the backbone's weights, "
                                       "checked when the model is loaded")
@@ -102,6 +103,16 @@ def model_file(model_dir: Path) -> Path:
     return stem
 
 
+def upgrade_config(data: dict) -> dict:
+    """A config.toml written by an earlier release, in today's field names (``checkpoint_every``
+    is now ``ckpt_every``; ``resume`` is no longer a setting but how the command is run)."""
+    data = dict(data)
+    data.pop("resume", None)
+    if "checkpoint_every" in data:
+        data.setdefault("ckpt_every", data.pop("checkpoint_every"))
+    return data
+
+
 def read_model_config(model_dir: str | Path) -> StyleTrainConfig:
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
@@ -110,7 +121,7 @@ def read_model_config(model_dir: str | Path) -> StyleTrainConfig:
     if not path.is_file():
         raise GanstyleError(f"{model_dir}: not a style model directory (no config.toml); "
                             "pass the --out folder of 'ganstyle train-style'")
-    return from_dict(StyleTrainConfig, read_config_file(path), source=str(path))
+    return from_dict(StyleTrainConfig, upgrade_config(read_config_file(path)), source=str(path))
 
 
 _MODEL_CACHE: dict[tuple, StyleModel] = {}

@@ -9,8 +9,11 @@ A model directory holds::
     samples/step_XXXXXXXX.png    previews: content | style | result
     metrics.csv, losses.png      the loss curves
 
-Resuming (``resume=True``) continues from the newest checkpoint with the exact optimizer,
-data-sampling and RNG state, so N steps + resume + N steps equal 2N steps in one go.
+The directory is a ``ganstyle.io.rundir.RunDir``, as for GAN training: ``train_style(resume=RUN)``
+(``ganstyle train-style --resume RUN``) continues from the newest checkpoint that verifies,
+with the exact optimizer, data-sampling and RNG state, so N steps + resume + N steps equal 2N
+steps in one go; metrics go to metrics.csv and metrics.jsonl; SIGINT/SIGTERM checkpoint and
+exit 130/143; a NaN loss stops the run with the last good checkpoint kept.
 """
 
 from __future__ import annotations
@@ -25,15 +28,14 @@ import torch
 from torch import nn
 
 from ganstyle import distributed
-from ganstyle.config import from_dict, to_dict, write_config
+from ganstyle.config import from_dict, to_dict
 from ganstyle.errors import GanstyleError
-from ganstyle.io.checkpoints import (capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint,
-                                     prune_checkpoints, restore_rng_state, save_checkpoint, sub_state_dict)
-from ganstyle.io.images import image_to_array, list_images, open_image, resize_long_side, save_grid
-from ganstyle.io.runlog import append_csv, plot_columns, truncate_csv
+from ganstyle.io.checkpoints import capture_rng_state, restore_rng_state, save_checkpoint, sub_state_dict
+from ganstyle.io.images import image_to_array, list_images, open_image, resize_long_side
+from ganstyle.io.rundir import RunDir
 from ganstyle.style.methods import get_method
 from ganstyle.style.methods.base import NetworkMethod
-from ganstyle.style.model import StyleTrainConfig, backbone_fingerprint
+from ganstyle.style.model import StyleTrainConfig, backbone_fingerprint, read_model_config
 
 
 def resolve_defaults(cfg: StyleTrainConfig) -> StyleTrainConfig:
@@ -142,151 +144,175 @@ def _lr(cfg: StyleTrainConfig, step: int) -> float:
     return cfg.lr / (1.0 + cfg.lr_decay * step)
 
 
-def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
+def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *, resume: str | Path | None = None,
                 backbone: nn.Module | Callable | None = None, progress: bool = True, **overrides) -> Path:
-    """Train a fast (per-style) or AdaIN (arbitrary style) model; returns the model directory.
+    """Train a feed-forward style model (``config.method``: fast, adain, ...); returns the model directory.
 
-    ``backbone`` injects a feature extractor ``f(images, layers) -> {layer: features}`` instead
-    of building ``config.backbone`` (tests, custom networks).
+    A new run goes to ``config.out``; ``resume`` continues the run directory given, from its
+    newest checkpoint that verifies (``config`` defaults to the run's own; ``overrides`` such as
+    ``steps=`` apply on top). ``backbone`` injects a feature extractor
+    ``f(images, layers) -> {layer: features}`` instead of building ``config.backbone``.
+    SIGINT/SIGTERM checkpoint the current step and exit 130/143 with the resume command; a
+    NaN/Inf loss stops the run, keeping the last good checkpoint.
     """
-    from ganstyle.style.backbones import build_backbone
-    from ganstyle.torch_utils import resolve_device, resolve_precision, seed_everything
+    from ganstyle.torch_utils import resolve_device, resolve_precision
 
+    if resume is not None:
+        if not Path(resume).is_dir():
+            raise GanstyleError(f"--resume {resume}: no such run directory")
+        overrides["out"] = str(resume)
     if config is None:
-        config = StyleTrainConfig()
+        config = read_model_config(resume) if resume is not None else StyleTrainConfig()
     elif isinstance(config, Mapping):
         config = from_dict(StyleTrainConfig, dict(config))
-    if overrides:
-        config = dataclasses.replace(config, **overrides)
+    config = dataclasses.replace(config, **overrides)
     cfg = resolve_defaults(config)
     validate(cfg)
     dist = distributed.setup(resolve_device(cfg.device))  # a world of one unless launched by torchrun
-    device = dist.device
-    cfg.precision = resolve_precision(cfg.precision, device, warn=lambda m: print(m, file=sys.stderr))
-    method: NetworkMethod = get_method(cfg.method, trainable=True)
-    dist.local_batch(cfg.batch_size)  # --batch-size is global; it must split over the processes
-    out = Path(cfg.out)
-    ckpt_dir = out / "checkpoints"
-    resume_stem = latest_checkpoint(ckpt_dir) if cfg.resume else None
-    if not cfg.resume and (list(ckpt_dir.glob("step_*.json")) or (out / "final.json").exists()):
-        raise GanstyleError(f"--out {out}: already holds a trained model; pass --resume to continue it "
-                            "or choose another --out")
+    run = RunDir.open(cfg.out, resume=resume is not None, command="ganstyle train-style",
+                      keep_checkpoints=cfg.keep_checkpoints, is_main=dist.is_main)
+    try:
+        if cfg.tensorboard:
+            run.enable_tensorboard()
+        # The concrete precision is per machine; config.toml keeps the request (e.g. auto).
+        precision = resolve_precision(cfg.precision, dist.device, warn=lambda m: print(m, file=sys.stderr))
+        trainer = _StyleTrainer(cfg, dist, run, precision, backbone, resuming=resume is not None,
+                                announce=progress and dist.is_main)
+        if resume is not None:
+            loaded = run.load_latest()
+            if loaded is None:
+                raise GanstyleError(f"--resume {run.path}: no checkpoint found in {run.checkpoints}")
+            trainer.load(*loaded[:2])
+            run.truncate_logs(trainer.step)
+        run.write_config(trainer.cfg, header=f"ganstyle train-style --method {cfg.method}: resolved settings")
+        trainer.train(progress)
+    finally:
+        run.close()
+    return run.path
 
-    gen = seed_everything(cfg.seed)
-    content = ImageSource(cfg.content_dir, crop=cfg.image_size, load_size=cfg.load_size, max_images=cfg.max_images)
-    styles = None
-    if method.style_folder:
-        styles = ImageSource(cfg.style_dir, crop=cfg.image_size, load_size=cfg.load_size,
-                             max_images=cfg.max_images, flag="--style-dir")
-    if backbone is None:
-        with dist.main_first():  # rank 0 fetches the weights, the others then read its cache
-            backbone = build_backbone(cfg.backbone, cfg.weights, pooling=cfg.pooling, seed=cfg.seed, device=device,
-                                      announce=progress and dist.is_main)
-        cfg.backbone = getattr(backbone, "name", cfg.backbone)
-    if isinstance(backbone, nn.Module):
-        backbone.to(device).eval().requires_grad_(False)
-        fingerprint = backbone_fingerprint(backbone)
-        if resume_stem is not None and cfg.backbone_fingerprint and fingerprint != cfg.backbone_fingerprint:
-            raise GanstyleError(f"--out {out}: the run was trained with another backbone "
-                                f"({cfg.backbone_fingerprint}); resume with the same --backbone/--weights")
-        cfg.backbone_fingerprint = fingerprint
-    cfg = resolve_layers(cfg, backbone)
 
-    objective = method.objective(cfg, backbone, device)
-    net = objective.net.to(device)
-    if cfg.channels_last:
-        net.to(memory_format=torch.channels_last)
-    train_net = dist.wrap(net)  # DDP under torchrun; saving and previews use the plain net
-    dist.seed_private_rngs(cfg.seed)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
-    start = 0
-    if resume_stem is not None:
-        tensors, state = load_checkpoint(resume_stem)
-        net.load_state_dict(sub_state_dict(tensors, "net"))
-        opt.load_state_dict(state["optimizer"])
+class _StyleTrainer:
+    """The state of one training run (data, backbone, network, optimiser) and its loop."""
+
+    def __init__(self, cfg: StyleTrainConfig, dist, run: RunDir, precision: str, backbone, *, resuming: bool,
+                 announce: bool):
+        from ganstyle.style.backbones import build_backbone
+        from ganstyle.torch_utils import seed_everything
+
+        self.dist, self.run, self.device = dist, run, dist.device
+        method: NetworkMethod = get_method(cfg.method, trainable=True)
+        dist.local_batch(cfg.batch_size)  # --batch-size is global; it must split over the processes
+        self.gen = seed_everything(cfg.seed)
+        self.content = ImageSource(cfg.content_dir, crop=cfg.image_size, load_size=cfg.load_size,
+                                   max_images=cfg.max_images)
+        self.styles = None
+        if method.style_folder:
+            self.styles = ImageSource(cfg.style_dir, crop=cfg.image_size, load_size=cfg.load_size,
+                                      max_images=cfg.max_images, flag="--style-dir")
+        if backbone is None:
+            with dist.main_first():  # rank 0 fetches the weights, the others then read its cache
+                backbone = build_backbone(cfg.backbone, cfg.weights, pooling=cfg.pooling, seed=cfg.seed,
+                                          device=self.device, announce=announce)
+            cfg.backbone = getattr(backbone, "name", cfg.backbone)
+        if isinstance(backbone, nn.Module):
+            backbone.to(self.device).eval().requires_grad_(False)
+            fingerprint = backbone_fingerprint(backbone)
+            if resuming and cfg.backbone_fingerprint and fingerprint != cfg.backbone_fingerprint:
+                raise GanstyleError(f"--resume {cfg.out}: the run was trained with another backbone "
+                                    f"({cfg.backbone_fingerprint}); resume with the same --backbone/--weights")
+            cfg.backbone_fingerprint = fingerprint
+        self.cfg = cfg = resolve_layers(cfg, backbone)
+        self.objective = method.objective(dataclasses.replace(cfg, precision=precision), backbone, self.device)
+        self.net = self.objective.net.to(self.device)
+        if cfg.channels_last:
+            self.net.to(memory_format=torch.channels_last)
+        self.train_net = dist.wrap(self.net)  # DDP under torchrun; saving and previews use the plain net
+        dist.seed_private_rngs(cfg.seed)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
+        self.step = 0
+        self.preview_content = self.content.center(4).to(self.device)
+        self.preview_style = None
+        if self.styles is not None:  # pair every preview content image with a style, cycling the styles
+            some = self.styles.center(4)
+            self.preview_style = some[torch.arange(len(self.preview_content)) % len(some)].to(self.device)
+
+    def load(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+        self.net.load_state_dict(sub_state_dict(tensors, "net"))
+        self.opt.load_state_dict(state["optimizer"])
         if state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        restore_rng_state(state["rng"], {"data": gen})
-        start = int(state["step"])
-        dist.seed_private_rngs(cfg.seed, start)  # the checkpoint holds rank 0's generators
-        if dist.is_main:
-            truncate_csv(out / "metrics.csv", start)
-    if dist.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        write_config(out / "config.toml", cfg, header=f"ganstyle train-style --method {cfg.method}: resolved settings")
+            self.scaler.load_state_dict(state["scaler"])
+        restore_rng_state(state["rng"], {"data": self.gen})
+        self.step = int(state["step"])
+        self.dist.seed_private_rngs(self.cfg.seed, self.step)  # the checkpoint holds rank 0's generators
 
-    preview_content = content.center(4).to(device)
-    preview_style = None
-    if styles is not None:  # pair every preview content image with a style, cycling the styles
-        some = styles.center(4)
-        preview_style = some[torch.arange(len(preview_content)) % len(some)].to(device)
-
-    def save(step: int, stem: Path, resumable: bool = True) -> None:
-        state: dict[str, Any] = {"step": step, "method": cfg.method, "config": to_dict(cfg)}
+    def state(self, resumable: bool = True) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        state: dict[str, Any] = {"step": self.step, "method": self.cfg.method, "config": to_dict(self.cfg)}
         if resumable:
-            state.update(optimizer=opt.state_dict(), rng=capture_rng_state({"data": gen}),
-                         scaler=scaler.state_dict() if scaler.is_enabled() else {})
-        save_checkpoint(stem, {f"net.{k}": v for k, v in net.state_dict().items()}, state)
+            state.update(optimizer=self.opt.state_dict(), rng=capture_rng_state({"data": self.gen}),
+                         scaler=self.scaler.state_dict() if self.scaler.is_enabled() else {})
+        return {f"net.{k}": v for k, v in self.net.state_dict().items()}, state
 
-    def sample(step: int) -> None:
+    def sample(self) -> None:
+        self.net.eval()
         with torch.no_grad():
-            grid = objective.preview(preview_content, preview_style)
-        save_grid(grid, out / "samples" / f"step_{step:08d}.png", nrow=grid.shape[0] // len(preview_content),
-                  value_range=(0, 1))
+            grid = self.objective.preview(self.preview_content, self.preview_style)
+        self.run.save_images(self.step, grid * 2 - 1, nrow=grid.shape[0] // len(self.preview_content))
+        self.net.train()
 
-    rows: list[dict[str, Any]] = []
-    t0, last_log = time.perf_counter(), start
-    net.train()
-    for step in range(start + 1, cfg.steps + 1):
-        for group in opt.param_groups:
-            group["lr"] = _lr(cfg, step - 1)
+    def train_step(self) -> dict[str, torch.Tensor]:
+        cfg, dist, device = self.cfg, self.dist, self.device
+        for group in self.opt.param_groups:
+            group["lr"] = _lr(cfg, self.step)
         # Every rank draws the global batch's crops from the shared stream and keeps its slice.
-        c = distributed.pin_to_device(dist.shard(content.sample(cfg.batch_size, gen)), device)
-        s = distributed.pin_to_device(dist.shard(styles.sample(cfg.batch_size, gen)), device) if styles is not None else None
+        c = distributed.pin_to_device(dist.shard(self.content.sample(cfg.batch_size, self.gen)), device)
+        s = None
+        if self.styles is not None:
+            s = distributed.pin_to_device(dist.shard(self.styles.sample(cfg.batch_size, self.gen)), device)
         if cfg.channels_last:
             c = c.contiguous(memory_format=torch.channels_last)
-        with distributed.swapped(objective, "net", train_net):
-            losses = objective.losses(c, s)
-        loss = losses["total"]
-        if not torch.isfinite(loss):
-            raise GanstyleError(f"training diverged at step {step} (loss {float(loss)}); lower --lr or the loss weights")
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        if step % cfg.log_every == 0 or step == cfg.steps:
-            logged = {k: v.detach().float().clone() for k, v in losses.items()}
-            dist.mean_(list(logged.values()))  # the global batch's losses, as one process would log them
-            now = time.perf_counter()
-            row = {"step": step, **{k: float(v) for k, v in logged.items()}, "lr": _lr(cfg, step - 1),
-                   "sec_per_step": (now - t0) / max(step - last_log, 1)}
-            t0, last_log = now, step
-            rows.append(row)
-            if progress and dist.is_main:
-                print(f"step {step}/{cfg.steps}  " + "  ".join(f"{k} {float(v):.4g}" for k, v in logged.items()),
-                      file=sys.stderr)
-        if not dist.is_main:
-            continue
-        if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step != cfg.steps:
-            append_csv(out / "metrics.csv", rows)
-            rows = []
-            save(step, checkpoint_stem(ckpt_dir, step))
-            prune_checkpoints(ckpt_dir, cfg.keep_checkpoints)
-        if cfg.sample_every and step % cfg.sample_every == 0 and step != cfg.steps:
-            net.eval()
-            sample(step)
-            net.train()
-    if not dist.is_main:
-        return out
-    append_csv(out / "metrics.csv", rows)
-    net.eval()
-    save(cfg.steps, checkpoint_stem(ckpt_dir, cfg.steps))
-    prune_checkpoints(ckpt_dir, cfg.keep_checkpoints)
-    save(cfg.steps, out / "final", resumable=False)
-    sample(cfg.steps)
-    plot_columns(out / "metrics.csv", out / "losses.png",
-                 ["total", "content", "style", "tv"], logy=True,
-                 title=f"{cfg.method} style training")
-    return out
+        with distributed.swapped(self.objective, "net", self.train_net):
+            losses = self.objective.losses(c, s)
+        # Checked before the update, so the weights (and any later checkpoint) stay finite.
+        self.run.check_finite({"total": float(losses["total"].detach())}, self.step + 1,
+                              hint="lower --lr or the loss weights")
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(losses["total"]).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        self.step += 1
+        return losses
+
+    def log(self, losses: dict[str, torch.Tensor], seconds: float, steps: int, progress: bool) -> None:
+        logged = {k: v.detach().float().clone() for k, v in losses.items()}
+        self.dist.mean_(list(logged.values()))  # the global batch's losses, as one process would log them
+        self.run.log({"step": self.step, **{k: float(v) for k, v in logged.items()}, "lr": _lr(self.cfg, self.step - 1),
+                      "sec_per_step": seconds / max(steps, 1)})
+        if progress and self.dist.is_main:
+            print(f"step {self.step}/{self.cfg.steps}  " + "  ".join(f"{k} {float(v):.4g}" for k, v in logged.items()),
+                  file=sys.stderr)
+
+    def train(self, progress: bool) -> None:
+        cfg, run = self.cfg, self.run
+        t0, last_log = time.perf_counter(), self.step
+        self.net.train()
+        with run.stop_signals():
+            while self.step < cfg.steps:
+                losses = self.train_step()
+                stopping = self.dist.agree_to_stop(run.stop_requested)  # all ranks stop at the same step
+                final = self.step == cfg.steps
+                if self.step % cfg.log_every == 0 or final or stopping:
+                    self.log(losses, time.perf_counter() - t0, self.step - last_log, progress)
+                    t0, last_log = time.perf_counter(), self.step
+                if (cfg.ckpt_every and self.step % cfg.ckpt_every == 0) or final or stopping:
+                    run.save_checkpoint(self.step, *self.state())
+                if (cfg.sample_every and self.step % cfg.sample_every == 0) or final:
+                    self.sample()
+                if stopping:
+                    run.finish_stop(self.step)  # raises RunInterrupted (exit 130/143) after a signal
+                    return
+        if self.dist.is_main:
+            self.net.eval()
+            save_checkpoint(run.path / "final", *self.state(resumable=False))
+            run.plot_losses(["total", "content", "style", "tv"], title=f"{cfg.method} style training")
