@@ -1,9 +1,11 @@
 """``ganstyle stylize --method fast|adain``: the CLI/API layer over the trained networks."""
 
 import pytest
+import torch
 from PIL import Image
 
 from ganstyle.cli import main
+from ganstyle.errors import GanstyleError
 from ganstyle.io.images import save_image
 from ganstyle.style import color
 
@@ -56,3 +58,49 @@ def test_luminance_preservation_for_networks(models):
         plain = stylize(content, styles, method=method, model=model, device="cpu")
         # Only pixels whose new luminance pushes them out of the RGB cube lose some chroma.
         assert chroma_err(kept) < 0.02 and chroma_err(kept) < chroma_err(plain) / 3, method
+
+
+def small_memory(monkeypatch, mib: int) -> None:
+    from ganstyle import torch_utils
+
+    monkeypatch.setattr(torch_utils, "available_memory", lambda device, unknown=0: mib << 20)
+
+
+@pytest.mark.parametrize("method", ["fast", "adain"])
+def test_memory_guard_refuses_before_decoding_the_content(models, monkeypatch, method):
+    from ganstyle.style.api import stylize
+    from ganstyle.style.methods import base
+
+    tmp, fast, adain = models
+
+    def must_not_load(*a, **k):
+        raise AssertionError("the content was decoded at the requested size")
+
+    monkeypatch.setattr(base, "load_content", must_not_load)
+    small_memory(monkeypatch, 64)
+    styles = [tmp / "styles" / "s1.png"] if method == "adain" else []
+    with pytest.raises(GanstyleError, match=r"--size: a 4000x4000 output needs about 1\.0 GiB .* only 0\.1 GiB"):
+        stylize(tmp / "content" / "c0.png", styles, method=method, model=str(fast if method == "fast" else adain),
+                size=4000, device="cpu")
+
+
+def test_memory_guard_tiles_what_fits_in_tiles(models, monkeypatch):
+    from ganstyle.style.api import stylize
+    from ganstyle.style.methods.fast import TransformNet
+
+    tmp, fast, _ = models
+    content = make_content(64)
+    whole = stylize(content, method="fast", model=str(fast), size=256, device="cpu", tile=0)
+    seen = []
+    forward = TransformNet.forward
+
+    def recording(self, x):
+        seen.append(tuple(x.shape[-2:]))
+        return forward(self, x)
+
+    monkeypatch.setattr(TransformNet, "forward", recording)
+    small_memory(monkeypatch, 16)  # the 256 px image fits, the network's activations on it do not
+    tiled = stylize(content, method="fast", model=str(fast), size=256, device="cpu")
+    assert len(seen) > 2 and max(max(hw) for hw in seen) < 256
+    # Instance-norm statistics then come from a downscaled copy: close to, not equal to, the whole image's.
+    assert tiled.shape == whole.shape and (tiled - whole).abs().mean() < 5e-3

@@ -82,6 +82,8 @@ def _train(args: argparse.Namespace) -> int:
         raise GanstyleError("give one of --out NEW_RUN_DIR or --resume RUN_DIR, not both")
     base = None
     if resume:
+        if not Path(resume).is_dir():
+            raise GanstyleError(f"--resume {resume}: no such run directory")
         if not (Path(resume) / "config.toml").is_file():
             raise GanstyleError(f"--resume {resume}: not a style training run (no config.toml)")
         base = upgrade_config(read_config_file(Path(resume) / "config.toml"))  # a resumed run keeps its settings
