@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,9 +20,6 @@ from ganstyle.errors import GanstyleError
 from ganstyle.io.checkpoints import latest_checkpoint, load_checkpoint, sub_state_dict
 from ganstyle.style.backbones import BACKBONES, POOLINGS
 from ganstyle.torch_utils import PRECISIONS
-
-if TYPE_CHECKING:
-    from ganstyle.style.methods.base import NetworkMethod
 
 
 @dataclass
@@ -127,8 +124,10 @@ def read_model_config(model_dir: str | Path) -> StyleTrainConfig:
 _MODEL_CACHE: dict[tuple, StyleModel] = {}
 
 
-def load_style_model(model_dir: str | Path, method: NetworkMethod, *, device: torch.device | str = "cpu") -> StyleModel:
-    """Load a model directory trained by ``method`` (cached per file version and device)."""
+def load_style_model(model_dir: str | Path, method: Any, *, device: torch.device | str = "cpu") -> StyleModel:
+    """Load a model directory trained by ``method`` (a ``methods.base.NetworkMethod``, whose
+    ``load_encoder`` and ``build_net`` rebuild the networks), cached per file version and device.
+    This module does not import the methods, so that they can import it."""
     model_dir = Path(model_dir)
     cfg = read_model_config(model_dir)
     if cfg.method != method.name:
