@@ -19,6 +19,7 @@ from ganstyle.style.model import StyleTrainConfig
 from ganstyle.style.train import train_style
 
 QUICK = "--iterations 1 --backbone random --quiet --size 32"
+TRAIN = "train-style --method fast --style {style} --content-dir {tmp} --out {tmp}/run --backbone random"
 
 CASES = [
     # --size: a clear range for every method, never silently the default
@@ -65,6 +66,11 @@ CASES = [
     ("train-style --method fast --style {style} --content-dir {tmp} --out {fast}", 2,
      "already holds a run; continue it with --resume"),
     ("train-style --resume {tmp}/missing", 2, "--resume {tmp}/missing: no such run directory"),
+    (TRAIN + " --image-size 0", 2, "--image-size: must be positive, got 0"),
+    (TRAIN + " --ckpt-every -1", 2, "--ckpt-every: must be 0 or more, got -1"),
+    (TRAIN + " --keep-checkpoints -2", 2, "--keep-checkpoints: must be 0 or more, got -2"),
+    (TRAIN + " --sample-every -5", 2, "--sample-every: must be 0 or more, got -5"),
+    (TRAIN + " --steps 0", 2, "--steps: must be positive, got 0"),
 ]
 
 

@@ -105,3 +105,10 @@ def test_resume_flag_errors_and_old_checkpoint_every(data, tmp_path, capsys):
     assert main(argv(data, "--out", run, "--steps", "2", "--checkpoint-every", "1")) == 0
     assert "--checkpoint-every is deprecated; use --ckpt-every" in capsys.readouterr().err
     assert [s for s, _ in list_checkpoints(run / "checkpoints")] == [1, 2]
+
+
+def test_tensorboard_event_files(data, tmp_path):
+    pytest.importorskip("tensorboard")
+    run = tmp_path / "run"
+    assert main(argv(data, "--out", run, "--steps", "2", "--tensorboard")) == 0
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))

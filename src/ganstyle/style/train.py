@@ -70,6 +70,12 @@ def validate(cfg: StyleTrainConfig) -> None:
         raise GanstyleError(f"--image-size {cfg.image_size}: use at least 16 px crops")
     if cfg.load_size and cfg.load_size < cfg.image_size:
         raise GanstyleError(f"--load-size {cfg.load_size}: must be at least --image-size {cfg.image_size}")
+    if cfg.log_every < 1:
+        raise GanstyleError(f"--log-every: must be positive, got {cfg.log_every}")
+    for name, v in (("--ckpt-every", cfg.ckpt_every), ("--sample-every", cfg.sample_every),
+                    ("--keep-checkpoints", cfg.keep_checkpoints), ("--max-images", cfg.max_images)):
+        if v < 0:
+            raise GanstyleError(f"{name}: must be 0 or more, got {v}")
 
 
 # ---------------------------------------------------------------------------- data
