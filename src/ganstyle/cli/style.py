@@ -51,8 +51,11 @@ def stylize_options_class() -> type:
         if len(defaults) == 1:
             default = users[0][1]
             shown = "" if default in (None, "", []) else f" (default: {default})"
-        else:
-            shown = " (default: " + ", ".join(f"{m} {d}" for m, d in users) + ")"
+        else:  # e.g. --size: "gatys 512; fast/adain as is"
+            by_default: dict[str, list[str]] = {}
+            for m, d in users:
+                by_default.setdefault("as is" if d is None else str(d), []).append(m)
+            shown = " (default: " + "; ".join(f"{'/'.join(ms)} {d}" for d, ms in by_default.items()) + ")"
         meta = {"help": help_text + shown}
         if choices:
             meta["choices"] = choices
