@@ -24,7 +24,7 @@ from ganstyle.config import field, from_dict
 from ganstyle.errors import GanstyleError
 from ganstyle.io.images import load_image
 from ganstyle.style import color
-from ganstyle.style.backbones import BACKBONES
+from ganstyle.style.backbones import BACKBONE_CHOICES
 from ganstyle.style.inputs import output_size, resize_image
 from ganstyle.style.losses import gram_matrix
 from ganstyle.style.methods.gatys import STYLE_LAYERS
@@ -35,7 +35,7 @@ CONTENT_LAYER = "relu4_2"
 @dataclass
 class StyleEvalConfig:
     backbone: str = field("auto", help="feature network for the losses: vgg19, random, or auto (vgg19 if its "
-                          "weights are found locally, else random)", choices=BACKBONES)
+                          "weights are found locally, else random)", choices=BACKBONE_CHOICES)
     weights: str | None = field(None, help="local VGG-19 weights file (.pth or .safetensors)")
     size: int | None = field(None, help="evaluate at this long side (default: OUT's own size)")
     layers: list[str] = field(list(STYLE_LAYERS), help="layers whose Gram matrices measure the style")

@@ -18,7 +18,7 @@ from torch import nn
 from ganstyle.config import field, from_dict, read_config_file
 from ganstyle.errors import GanstyleError
 from ganstyle.io.checkpoints import latest_checkpoint, load_checkpoint, sub_state_dict
-from ganstyle.style.backbones import BACKBONES, POOLINGS
+from ganstyle.style.backbones import BACKBONE_CHOICES, POOLINGS
 from ganstyle.torch_utils import PRECISIONS
 
 
@@ -30,7 +30,7 @@ class StyleTrainConfig:
     content_dir: str = field("", help="folder of content photos to train on (random crops)")
     style_dir: str = field("", help="folder of style images (adain)")
     backbone: str = field("auto", help="feature network for the losses: vgg19, random, or auto (vgg19 if its "
-                          "weights are available locally, else random)", choices=BACKBONES)
+                          "weights are available locally, else random)", choices=BACKBONE_CHOICES)
     weights: str | None = field(None, help="local VGG-19 weights file (torchvision vgg19-dcbb9e9d.pth)")
     pooling: str = field("max", help="backbone pooling", choices=POOLINGS)
     seed: int = field(0, help="random seed (network init, crops, the random backbone)")

@@ -107,6 +107,7 @@ class NetworkMethod(StyleMethod):
     train_defaults: ClassVar[dict[str, Any]] = {}  # values for the StyleTrainConfig fields left at None
     style_folder: ClassVar[bool] = False  # trains on --style-dir (a folder) rather than one --style image
     load_scale: ClassVar[int] = 1  # --load-size 0 means load_scale x --image-size
+    requires_model: ClassVar[bool] = True  # False: stylize has a model of its own when --model is not given
 
     def resolve_training(self, cfg: StyleTrainConfig) -> StyleTrainConfig:
         """Fill the fields left at None with this method's defaults."""
@@ -143,7 +144,7 @@ class NetworkMethod(StyleMethod):
         """The checks every network method makes before decoding the content at the output size
         (styles, --model, --size range, memory for the whole-image buffers), then the content."""
         self.check_styles(len(styles))
-        if not cfg.model:
+        if self.requires_model and not cfg.model:
             raise GanstyleError(f"--method {self.name} needs --model MODEL_DIR (a model trained with "
                                 "'ganstyle train-style')")
         check_size(cfg.size, min_side)
