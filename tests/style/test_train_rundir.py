@@ -112,3 +112,16 @@ def test_tensorboard_event_files(data, tmp_path):
     run = tmp_path / "run"
     assert main(argv(data, "--out", run, "--steps", "2", "--tensorboard")) == 0
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_model_dirs_of_the_previous_release_still_load_and_resume(data, tmp_path):
+    from ganstyle.style.methods.fast import FAST
+
+    run = tmp_path / "run"
+    assert main(argv(data, "--out", run, "--steps", "2", "--ckpt-every", "1")) == 0
+    config = (run / "config.toml").read_text()
+    assert "ckpt_every = 1" in config
+    (run / "config.toml").write_text(config.replace("ckpt_every = 1", "checkpoint_every = 1\nresume = false"))
+    assert FAST.load(run).step == 2
+    assert main(["train-style", "--resume", str(run), "--steps", "3"]) == 0
+    assert [s for s, _ in list_checkpoints(run / "checkpoints")] == [1, 2, 3]
