@@ -182,10 +182,10 @@ def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *, r
             run.enable_tensorboard()
         # The concrete precision is per machine; config.toml keeps the request (e.g. auto).
         precision = resolve_precision(cfg.precision, dist.device, warn=lambda m: print(m, file=sys.stderr))
-        if cfg.precision == "auto" and progress and dist.is_main:
-            print(f"precision: auto -> {precision} on {dist.device.type}", file=sys.stderr)
         trainer = _StyleTrainer(cfg, dist, run, precision, backbone, resuming=resume is not None,
                                 announce=progress and dist.is_main)
+        if cfg.precision == "auto" and progress and dist.is_main:  # said once the inputs have been checked
+            print(f"precision: auto -> {precision} on {dist.device.type}", file=sys.stderr)
         if resume is not None:
             loaded = run.load_latest()
             if loaded is None:
