@@ -52,3 +52,17 @@ def test_style_eval_cli_json(image_files, tmp_path, capsys):
     assert data["backbone"] == "random" and data["ssim"] == pytest.approx(1.0)
     assert main(["style-eval", str(content), str(content), str(style), "--backbone", "random", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["content_loss"] == 0.0
+
+
+def test_style_eval_takes_its_config_or_keywords(random_net):
+    from ganstyle.errors import GanstyleError
+    from ganstyle.style.evaluate import StyleEvalConfig
+
+    content, style = make_content(48), make_style(48)
+    by_config = style_eval(style, content, style, StyleEvalConfig(size=32), backbone_net=random_net)
+    by_keyword = style_eval(style, content, style, size=32, backbone_net=random_net)
+    assert by_config == by_keyword and by_config["width"] == 32
+    with pytest.raises(GanstyleError, match="config must be a StyleEvalConfig"):
+        style_eval(style, content, style, "random")
+    with pytest.raises(GanstyleError, match="unknown setting"):
+        style_eval(style, content, style, colour="red")

@@ -139,6 +139,9 @@ def style_eval(out, content, style, config: StyleEvalConfig | None = None, *, ba
     from ganstyle.style.backbones import build_backbone
     from ganstyle.torch_utils import resolve_device
 
+    if config is not None and not isinstance(config, StyleEvalConfig):
+        raise GanstyleError(f"style_eval: config must be a StyleEvalConfig, got {type(config).__name__} "
+                            "(pass a backbone name as backbone=..., a built one as backbone_net=...)")
     data = dataclasses.asdict(config) if config is not None else {}
     data.update(fields)
     cfg = from_dict(StyleEvalConfig, data, source="style_eval")
