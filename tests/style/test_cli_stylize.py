@@ -153,5 +153,5 @@ def test_flag_errors(image_files, capsys, tmp_path):
 
 def test_stylize_api_tensor_in_tensor_out():
     img = api.stylize(torch.rand(3, 40, 20), torch.rand(3, 16, 16), size=32, iterations=2, backbone="random",
-                      progress=False)
+                      progress=False, style_blend=None)  # None: the field's default
     assert isinstance(img, torch.Tensor) and img.shape == (3, 32, 16)

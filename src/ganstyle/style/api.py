@@ -65,12 +65,13 @@ def method_config(method: str, config: Any = None, overrides: dict[str, Any] | N
     if config is not None and not isinstance(config, cls):
         raise GanstyleError(f"stylize(method={method!r}): config must be a {cls.__name__}, "
                             f"got {type(config).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(overrides or {}) - names)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(overrides or {}) - set(fields))
     if unknown:
         raise GanstyleError(f"stylize(method={method!r}): unknown option(s) {', '.join(unknown)}")
     data = dataclasses.asdict(config) if config is not None else {}
-    data.update(overrides or {})
+    # None for a field whose default is not None means "the default" (e.g. style_blend=None).
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None or fields[k].default is None})
     return from_dict(cls, data, source=f"stylize --method {method}")
 
 
