@@ -25,6 +25,7 @@ MEMORY_FRACTION = 0.4
 # file and its float copies (12 bytes each), the content tensor, the blended output and its
 # weights on the CPU.
 IMAGE_BUFFER_BYTES_PER_PIXEL = 64
+IMAGE_BUFFER_FRACTION = 0.5
 
 
 def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[int]:
@@ -144,10 +145,11 @@ def check_image_memory(height: int, width: int, flag: str = "--size") -> None:
     in the CPU's free memory, before anything is allocated at that size."""
     need = height * width * IMAGE_BUFFER_BYTES_PER_PIXEL
     have = torch_utils.available_memory(torch.device("cpu"), unknown=1 << 50)
-    if need > 0.85 * have:
+    # Half of what is free: the tiles' activations, the caller and other processes need the rest.
+    if need > IMAGE_BUFFER_FRACTION * have:
         gib = 1024**3
         raise GanstyleError(f"{flag}: a {width}x{height} output needs about {need / gib:.1f} GiB of memory even "
-                            f"when the network runs in tiles, but only {have / gib:.1f} GiB is available; "
+                            f"when the network runs in tiles, more than half of the {have / gib:.1f} GiB available; "
                             f"use a smaller {flag}")
 
 
