@@ -30,9 +30,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from ganstyle.style.adain import Decoder, adain_target  # noqa: E402
+from ganstyle.style.methods.adain import Decoder, adain_target  # noqa: E402
 from ganstyle.style.backbones import vgg19_architecture  # noqa: E402
-from ganstyle.style.fast import TransformNet  # noqa: E402
+from ganstyle.style.methods.fast import TransformNet  # noqa: E402
 from ganstyle.style.losses import mean_std  # noqa: E402
 from ganstyle.torch_utils import autocast  # noqa: E402
 

@@ -144,7 +144,7 @@ def reset_peak():
 
 def child(args) -> dict:
     from ganstyle.style.backbones import random_backbone, vgg19_architecture
-    from ganstyle.style.gatys import GatysConfig, run_gatys
+    from ganstyle.style.methods.gatys import GatysConfig, run_gatys
 
     torch.manual_seed(0)
     size = args.size
@@ -169,7 +169,7 @@ def child(args) -> dict:
         cfg = GatysConfig(size=size, iterations=args.iterations + 1, backbone="random", device="cpu",
                           precision=precision, progress=False)
         run_gatys(content[0], [style[0]], cfg, backbone=net, callback=tick)
-        from ganstyle.style.gatys import estimate_peak_bytes
+        from ganstyle.style.methods.gatys import estimate_peak_bytes
 
         layers = list(cfg.style_layers) + [cfg.content_layer]
         estimate = estimate_peak_bytes(net, (size, size), layers, precision) / 2**20

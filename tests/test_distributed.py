@@ -150,12 +150,14 @@ def _style_data(folder: Path) -> Path:
 
 
 def test_style_training_on_two_processes_equals_one_and_resumes_on_one(tmp_path):
-    from ganstyle.style.train import StyleTrainConfig, load_style_model, train_style
+    from ganstyle.style.methods.fast import FAST
+    from ganstyle.style.model import StyleTrainConfig
+    from ganstyle.style.train import train_style
 
     data = _style_data(tmp_path / "data")
     flags = dict(method="fast", style=data / "style.png", content_dir=data / "content", backbone="random", steps=3,
                  batch_size=4, image_size=32, style_size=48, width=8, res_blocks=1, log_every=1, sample_every=0,
-                 checkpoint_every=0, device="cpu")
+                 ckpt_every=0, device="cpu", precision="fp32")
     proc = _torchrun(_cli_flags(flags) + ["--out", str(tmp_path / "two")], command="train-style")
     out, _ = proc.communicate(timeout=180)
     assert proc.returncode == 0, out[-3000:]
@@ -171,12 +173,13 @@ def test_style_training_on_two_processes_equals_one_and_resumes_on_one(tmp_path)
     probe = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
 
     def stylise(model_dir: Path) -> torch.Tensor:
-        return load_style_model(model_dir).net(probe)
+        return FAST.load(model_dir).net(probe)
 
     # Weights are compared through the network's output: Adam turns the float noise in the
     # (exactly zero) gradients of biases in front of instance norms into visible, harmless steps.
     torch.testing.assert_close(stylise(tmp_path / "two"), stylise(tmp_path / "one"), atol=2e-4, rtol=0)
-    train_style(StyleTrainConfig(**{**cfg, "steps": 5}, out=str(tmp_path / "two"), resume=True), progress=False)
+    train_style(StyleTrainConfig(**{**cfg, "steps": 5}, out=str(tmp_path / "two")), resume=tmp_path / "two",
+                progress=False)
     train_style(StyleTrainConfig(**{**cfg, "steps": 5}, out=str(tmp_path / "straight")), progress=False)
     torch.testing.assert_close(stylise(tmp_path / "two"), stylise(tmp_path / "straight"), atol=5e-4, rtol=0)
 

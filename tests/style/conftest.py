@@ -10,6 +10,15 @@ import torch
 from ganstyle.io.images import save_image
 
 
+@pytest.fixture(autouse=True)
+def auto_precision_is_fp32(monkeypatch):
+    """``--precision auto`` (every style default) picks bf16 on CPUs with native bf16; the style
+    tests compare numbers at fp32 tolerances, so they run as on a CPU without it, everywhere."""
+    from ganstyle import torch_utils
+
+    monkeypatch.setattr(torch_utils, "native_bf16", lambda device: False)
+
+
 @pytest.fixture(scope="session")
 def random_net():
     from ganstyle.style.backbones import random_backbone

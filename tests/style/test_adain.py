@@ -9,10 +9,12 @@ from ganstyle.cli import main
 from ganstyle.errors import GanstyleError
 from ganstyle.io.images import save_image
 from ganstyle.io.runlog import read_csv
-from ganstyle.style.adain import adain_target, content_statistics, feature_masks, masked_mean_std, stylize_adain
+from ganstyle.style.methods.adain import adain_target, content_statistics, feature_masks, masked_mean_std, stylize_adain
 from ganstyle.style.color import match_color_histogram
 from ganstyle.style.losses import mean_std
-from ganstyle.style.train import StyleTrainConfig, load_style_model, train_style
+from ganstyle.style.methods.adain import ADAIN
+from ganstyle.style.model import StyleTrainConfig
+from ganstyle.style.train import train_style
 
 
 def photo(name: str, size: int) -> torch.Tensor:
@@ -26,7 +28,7 @@ def photo(name: str, size: int) -> torch.Tensor:
 def tiny_config(tmp, **kw) -> StyleTrainConfig:
     base = dict(method="adain", out=str(tmp / "model"), content_dir=str(tmp / "content"), style_dir=str(tmp / "styles"),
                 backbone="random", steps=4, batch_size=2, image_size=32, width=8, log_every=1, sample_every=0,
-                checkpoint_every=0, device="cpu")
+                ckpt_every=0, device="cpu")
     base.update(kw)
     return StyleTrainConfig(**base)
 
@@ -50,7 +52,7 @@ def model_dir(data_dir):
 
 @pytest.fixture(scope="module")
 def encoder(model_dir):
-    return load_style_model(model_dir).encoder
+    return ADAIN.load(model_dir).encoder
 
 
 def relu4_1(encoder, img: torch.Tensor) -> torch.Tensor:
@@ -109,7 +111,7 @@ class RecordingDecoder(torch.nn.Module):
 
 @pytest.fixture()
 def recorder(model_dir, monkeypatch):
-    model = load_style_model(model_dir)  # the cached instance stylize_adain will use
+    model = ADAIN.load(model_dir)  # the cached instance stylize_adain will use
     rec = RecordingDecoder(model.net)
     monkeypatch.setattr(model, "net", rec)
     return rec
@@ -190,7 +192,7 @@ def test_user_errors(model_dir, data_dir, tmp_path, capsys):
     with pytest.raises(GanstyleError, match="--mask"):
         stylize_adain(content, [style, style], model_dir, mask=[torch.ones(32, 32)], device="cpu")
     with pytest.raises(GanstyleError, match="method adain"):
-        from ganstyle.style.fast import stylize_fast
+        from ganstyle.style.methods.fast import stylize_fast
 
         stylize_fast(content, model_dir, device="cpu")
     assert main(["train-style", "--method", "adain", "--content-dir", str(data_dir / "content"),

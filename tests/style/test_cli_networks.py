@@ -1,15 +1,18 @@
 """``ganstyle stylize --method fast|adain``: the CLI/API layer over the trained networks."""
 
 import pytest
+import torch
 from PIL import Image
 
 from ganstyle.cli import main
+from ganstyle.errors import GanstyleError
 from ganstyle.io.images import save_image
 from ganstyle.style import color
 
 from .conftest import make_content, make_style
 
-train = pytest.importorskip("ganstyle.style.train")
+from ganstyle.style import train
+from ganstyle.style.model import StyleTrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +24,10 @@ def models(tmp_path_factory):
         save_image(make_content(40).roll(9 * i, -1), tmp / "content" / f"c{i}.png")
         save_image(make_style(40, seed=i), tmp / "styles" / f"s{i}.png")
     common = dict(backbone="random", steps=2, batch_size=2, image_size=32, width=8, log_every=1, sample_every=0,
-                  checkpoint_every=0, device="cpu", content_dir=str(tmp / "content"))
-    fast = train.train_style(train.StyleTrainConfig(method="fast", out=str(tmp / "fast"), style=str(tmp / "styles" / "s0.png"),
+                  ckpt_every=0, device="cpu", content_dir=str(tmp / "content"))
+    fast = train.train_style(StyleTrainConfig(method="fast", out=str(tmp / "fast"), style=str(tmp / "styles" / "s0.png"),
                                                     style_size=48, res_blocks=1, **common), progress=False)
-    adain = train.train_style(train.StyleTrainConfig(method="adain", out=str(tmp / "adain"), style_dir=str(tmp / "styles"),
+    adain = train.train_style(StyleTrainConfig(method="adain", out=str(tmp / "adain"), style_dir=str(tmp / "styles"),
                                                      **common), progress=False)
     return tmp, fast, adain
 
@@ -55,3 +58,49 @@ def test_luminance_preservation_for_networks(models):
         plain = stylize(content, styles, method=method, model=model, device="cpu")
         # Only pixels whose new luminance pushes them out of the RGB cube lose some chroma.
         assert chroma_err(kept) < 0.02 and chroma_err(kept) < chroma_err(plain) / 3, method
+
+
+def small_memory(monkeypatch, mib: int) -> None:
+    from ganstyle import torch_utils
+
+    monkeypatch.setattr(torch_utils, "available_memory", lambda device, unknown=0: mib << 20)
+
+
+@pytest.mark.parametrize("method", ["fast", "adain"])
+def test_memory_guard_refuses_before_decoding_the_content(models, monkeypatch, method):
+    from ganstyle.style.api import stylize
+    from ganstyle.style.methods import base
+
+    tmp, fast, adain = models
+
+    def must_not_load(*a, **k):
+        raise AssertionError("the content was decoded at the requested size")
+
+    monkeypatch.setattr(base, "load_content", must_not_load)
+    small_memory(monkeypatch, 64)
+    styles = [tmp / "styles" / "s1.png"] if method == "adain" else []
+    with pytest.raises(GanstyleError, match=r"--size: a 4000x4000 output needs about 1\.0 GiB .* more than half of the 0\.1 GiB available"):
+        stylize(tmp / "content" / "c0.png", styles, method=method, model=str(fast if method == "fast" else adain),
+                size=4000, device="cpu")
+
+
+def test_memory_guard_tiles_what_fits_in_tiles(models, monkeypatch):
+    from ganstyle.style.api import stylize
+    from ganstyle.style.methods.fast import TransformNet
+
+    tmp, fast, _ = models
+    content = make_content(64)
+    whole = stylize(content, method="fast", model=str(fast), size=256, device="cpu", tile=0)
+    seen = []
+    forward = TransformNet.forward
+
+    def recording(self, x):
+        seen.append(tuple(x.shape[-2:]))
+        return forward(self, x)
+
+    monkeypatch.setattr(TransformNet, "forward", recording)
+    small_memory(monkeypatch, 16)  # the 256 px image fits, the network's activations on it do not
+    tiled = stylize(content, method="fast", model=str(fast), size=256, device="cpu")
+    assert len(seen) > 2 and max(max(hw) for hw in seen) < 256
+    # Instance-norm statistics then come from a downscaled copy: close to, not equal to, the whole image's.
+    assert tiled.shape == whole.shape and (tiled - whole).abs().mean() < 5e-3

@@ -10,6 +10,7 @@ from PIL import Image
 from ganstyle.cli import main
 from ganstyle.errors import GanstyleError
 from ganstyle.style import api
+from ganstyle.style.methods import gatys
 
 FAST = ["--size", "32", "--iterations", "2", "--backbone", "random", "--quiet"]
 
@@ -127,8 +128,8 @@ def test_absurd_size_refused_before_allocation(image_files, capsys, monkeypatch)
     def must_not_load(*a, **k):
         raise AssertionError("image was decoded at the requested size")
 
-    monkeypatch.setattr(api, "_load_content", must_not_load)
-    code, _, err = run(capsys, content, style, "--out", content.parent / "big.png", "--size", "200000",
+    monkeypatch.setattr(gatys, "load_content", must_not_load)
+    code, _, err = run(capsys, content, style, "--out", content.parent / "big.png", "--size", "16000",
                        "--backbone", "random", "--quiet")
     assert code == 2 and "--size" in err and "GiB" in err and "--scales" in err
 
@@ -140,7 +141,7 @@ def test_flag_errors(image_files, capsys, tmp_path):
     assert code == 2 and "--style-blend" in err
     code, _, err = run(capsys, content, style, "--out", out, "--size", "10", "--iterations", "1", "--quiet")
     assert code == 2 and "--size" in err and "at least 16" in err
-    code, _, err = run(capsys, content, "--out", out, "--method", "adain")
+    code, _, err = run(capsys, content, style, "--out", out, "--method", "adain")
     assert code == 2 and "--model" in err
     code, _, err = run(capsys, content, "--out", out, *FAST)
     assert code == 2 and "style image" in err
@@ -152,5 +153,5 @@ def test_flag_errors(image_files, capsys, tmp_path):
 
 def test_stylize_api_tensor_in_tensor_out():
     img = api.stylize(torch.rand(3, 40, 20), torch.rand(3, 16, 16), size=32, iterations=2, backbone="random",
-                      progress=False)
+                      progress=False, style_blend=None)  # None: the field's default
     assert isinstance(img, torch.Tensor) and img.shape == (3, 32, 16)

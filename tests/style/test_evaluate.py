@@ -35,9 +35,9 @@ def test_sliced_wasserstein():
 
 def test_style_eval_identities(random_net):
     content, style = make_content(64), make_style(64)
-    same = style_eval(content, content, style, backbone=random_net)
+    same = style_eval(content, content, style, backbone_net=random_net)
     assert same["content_loss"] == 0.0 and same["ssim"] == pytest.approx(1.0)
-    as_style = style_eval(style, content, style, backbone=random_net)
+    as_style = style_eval(style, content, style, backbone_net=random_net)
     assert as_style["style_loss"] < 1e-10 and as_style["color_swd"] == 0.0
     assert as_style["content_loss"] > 0.1 and as_style["ssim"] < 0.5
     assert same["style_loss"] > 0.01 and same["color_swd"] > 0.05
@@ -52,3 +52,17 @@ def test_style_eval_cli_json(image_files, tmp_path, capsys):
     assert data["backbone"] == "random" and data["ssim"] == pytest.approx(1.0)
     assert main(["style-eval", str(content), str(content), str(style), "--backbone", "random", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["content_loss"] == 0.0
+
+
+def test_style_eval_takes_its_config_or_keywords(random_net):
+    from ganstyle.errors import GanstyleError
+    from ganstyle.style.evaluate import StyleEvalConfig
+
+    content, style = make_content(48), make_style(48)
+    by_config = style_eval(style, content, style, StyleEvalConfig(size=32), backbone_net=random_net)
+    by_keyword = style_eval(style, content, style, size=32, backbone_net=random_net)
+    assert by_config == by_keyword and by_config["width"] == 32
+    with pytest.raises(GanstyleError, match="config must be a StyleEvalConfig"):
+        style_eval(style, content, style, "random")
+    with pytest.raises(GanstyleError, match="unknown setting"):
+        style_eval(style, content, style, colour="red")

@@ -11,9 +11,10 @@ from safetensors.torch import load_file
 from ganstyle.cli import main
 from ganstyle.io.images import save_image
 from ganstyle.io.runlog import read_csv
-from ganstyle.style.fast import TransformNet, frozen_norm_stats, run_transform_net, stylize_fast
+from ganstyle.style.methods.fast import TransformNet, frozen_norm_stats, run_transform_net, stylize_fast
 from ganstyle.style.tiling import measure_receptive_radius, tile_starts
-from ganstyle.style.train import StyleTrainConfig, train_style
+from ganstyle.style.model import StyleTrainConfig
+from ganstyle.style.train import train_style
 
 CPU = torch.device("cpu")
 
@@ -31,7 +32,7 @@ def photo(name: str, size: int) -> torch.Tensor:
 def tiny_config(tmp, **kw) -> StyleTrainConfig:
     base = dict(method="fast", out=str(tmp / "model"), style=str(tmp / "style.png"), content_dir=str(tmp / "content"),
                 backbone="random", steps=6, batch_size=2, image_size=32, style_size=48, width=8, res_blocks=1,
-                log_every=1, sample_every=0, checkpoint_every=0, device="cpu")
+                log_every=1, sample_every=0, ckpt_every=0, device="cpu")
     base.update(kw)
     return StyleTrainConfig(**base)
 
@@ -64,7 +65,7 @@ def test_network_keeps_odd_sizes_and_starts_as_identity():
 def test_resize_convolution_equals_upsample_then_conv():
     import torch.nn.functional as F
 
-    from ganstyle.style.fast import UpsampleConv
+    from ganstyle.style.methods.fast import UpsampleConv
 
     up = UpsampleConv(6, 5)
     x = torch.randn(2, 6, 7, 10)
@@ -101,9 +102,9 @@ def test_tiled_inference_equals_untiled(model_dir):
 
 def test_automatic_tiling_from_memory_budget(model_dir, monkeypatch):
     import ganstyle.style.tiling as tiling
-    from ganstyle.style.train import load_style_model
+    from ganstyle.style.methods.fast import FAST
 
-    net = load_style_model(model_dir).net
+    net = FAST.load(model_dir).net
     img = photo("chelsea", 128)[None]
     whole = run_transform_net(net, img, CPU, tile=0)
     per_pixel = net.bytes_per_pixel()
@@ -134,8 +135,8 @@ def test_short_training_lowers_loss(data_dir, backbone, tmp_path):
 
 def test_resume_equals_uninterrupted_run(data_dir, backbone, tmp_path):
     def run(out, steps, resume=False):
-        cfg = tiny_config(data_dir, out=str(tmp_path / out), steps=steps, checkpoint_every=3, resume=resume)
-        return train_style(cfg, backbone=backbone, progress=False)
+        cfg = tiny_config(data_dir, out=str(tmp_path / out), steps=steps, ckpt_every=3)
+        return train_style(cfg, resume=tmp_path / out if resume else None, backbone=backbone, progress=False)
 
     straight = run("a", 6)
     run("b", 3)

@@ -3,7 +3,7 @@ import torch
 
 from ganstyle.errors import GanstyleError
 from ganstyle.style import color
-from ganstyle.style.gatys import GatysConfig, run_gatys, scale_sizes
+from ganstyle.style.methods.gatys import GatysConfig, run_gatys, scale_sizes
 from ganstyle.style.losses import gram_targets, style_loss
 
 from .conftest import make_content, make_style

@@ -1,12 +1,19 @@
-"""``ganstyle stylize`` and ``ganstyle style-eval``."""
+"""``ganstyle stylize`` and ``ganstyle style-eval``, with flags generated from the config dataclasses.
+
+``stylize`` has one flag per field of any registered method's config (a field several
+methods share is one flag); a flag the chosen ``--method`` does not use is an error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import typing
 from pathlib import Path
 
+from ganstyle.config import add_dataclass_args, flag_name, from_dict
 from ganstyle.errors import GanstyleError
 
 STYLIZE_EPILOG = """examples:
@@ -21,74 +28,69 @@ random-filter backbone is used; it needs no download.
 """
 
 
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+def stylize_options_class() -> type:
+    """One dataclass with every registered method's config fields, for generating the flags.
+
+    A field several methods share becomes one flag; its help says which methods read it and,
+    where their defaults differ, each one's default.
+    """
+    from ganstyle.style.methods import METHODS
+
+    seen: dict[str, list] = {}  # field name -> [type, help, choices, [(method, default)]]
+    for name, method in METHODS.items():
+        hints = typing.get_type_hints(method.config_class)
+        for f in dataclasses.fields(method.config_class):
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            entry = seen.setdefault(f.name, [hints[f.name], f.metadata.get("help", ""), f.metadata.get("choices"), []])
+            entry[3].append((name, default))
+    fields = []
+    for fname, (tp, help_text, choices, users) in seen.items():
+        defaults = {repr(d) for _, d in users}
+        if len(users) < len(METHODS):
+            help_text = f"[{'/'.join(m for m, _ in users)}] {help_text}"
+        if len(defaults) == 1:
+            default = users[0][1]
+            shown = "" if default in (None, "", []) else f" (default: {default})"
+        else:  # e.g. --size: "gatys 512; fast/adain as is"
+            by_default: dict[str, list[str]] = {}
+            for m, d in users:
+                by_default.setdefault("as is" if d is None else str(d), []).append(m)
+            shown = " (default: " + "; ".join(f"{'/'.join(ms)} {d}" for d, ms in by_default.items()) + ")"
+        meta = {"help": help_text + shown}
+        if choices:
+            meta["choices"] = choices
+        fields.append((fname, tp | None, dataclasses.field(default=None, metadata=meta)))
+    return dataclasses.make_dataclass("StylizeOptions", fields)
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+def _action(parser: argparse.ArgumentParser, dest: str) -> argparse.Action:
+    return next(a for a in parser._actions if a.dest == dest)
 
 
 def register(sub) -> None:
-    from ganstyle.style.gatys import COLOR_MODES, INITS, OPTIMIZERS, GatysConfig
+    from ganstyle.style.evaluate import StyleEvalConfig
+    from ganstyle.style.methods import METHODS
 
-    d = GatysConfig()
     p = sub.add_parser(
-        "stylize", help="neural style transfer: Gatys optimisation, fast network or AdaIN",
-        description="Render CONTENT in the style of STYLE (several styles are blended). "
-                    "--method gatys optimises the image (any style, minutes); fast and adain run a "
-                    "network trained with 'ganstyle train-style' (milliseconds).",
+        "stylize", help="neural style transfer: " + ", ".join(METHODS),
+        description="Render CONTENT in the style of STYLE (several styles are blended). Methods: "
+                    + "; ".join(f"{n}: {m.summary}" for n, m in METHODS.items()) + ". Flags marked [METHODS] "
+                    "apply to those methods only.",
         epilog=STYLIZE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("content", metavar="CONTENT", help="the photo to stylise (any format/mode Pillow reads)")
     p.add_argument("styles", metavar="STYLE", nargs="*", help="style image(s); not used by --method fast")
     p.add_argument("--out", required=True, metavar="FILE", help="output image (.png or .jpg); never an input")
-    p.add_argument("--method", choices=("gatys", "fast", "adain"), default="gatys", help="(default: gatys)")
-    p.add_argument("--size", type=int, default=None, metavar="PX",
-                   help=f"long side of the output (default: {d.size} for gatys, the content's own size for fast/adain)")
-    p.add_argument("--iterations", type=int, default=d.iterations, metavar="N", help=f"gatys steps per scale (default: {d.iterations})")
-    p.add_argument("--scales", type=int, default=d.scales, metavar="K",
-                   help="gatys coarse-to-fine levels, each twice the size of the previous (default: 1)")
-    p.add_argument("--scale-iterations", type=_ints, default=None, metavar="N1,N2,..",
-                   help="gatys steps per scale, coarsest first (default: --iterations at each)")
-    p.add_argument("--style-weight", type=float, default=d.style_weight, metavar="W", help=f"(default: {d.style_weight:g})")
-    p.add_argument("--content-weight", type=float, default=d.content_weight, metavar="W", help=f"(default: {d.content_weight:g})")
-    p.add_argument("--tv-weight", type=float, default=d.tv_weight, metavar="W",
-                   help=f"total-variation weight, relative to the content's own TV (default: {d.tv_weight:g})")
-    p.add_argument("--style-blend", type=_floats, default=None, metavar="W1,W2,..",
-                   help="weights of the style images (default: equal)")
-    p.add_argument("--style-scale", type=float, default=d.style_scale, metavar="S",
-                   help="gatys: style image size relative to the output; smaller = finer brush strokes (default: 1)")
-    p.add_argument("--preserve-color", nargs="?", const="luminance", default="none", choices=COLOR_MODES,
-                   help="keep the content's colours: 'luminance' (the flag alone; transfer luma only) or "
-                        "'histogram' (recolour the style to the content's colours first) (default: none)")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"(default: {d.optimizer})")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default: 1 for lbfgs, 0.02 for adam)")
-    p.add_argument("--init", choices=INITS, default=d.init, help=f"gatys starting image (default: {d.init})")
-    p.add_argument("--save-every", type=int, default=0, metavar="K",
-                   help="gatys: also write OUT_s<scale>_<step>.png every K steps (default: never)")
-    p.add_argument("--alpha", type=float, default=1.0, metavar="A", help="adain style strength, 0 (content) .. 1 (default: 1)")
-    p.add_argument("--mask", nargs="+", default=None, metavar="MASK",
-                   help="adain: one grayscale mask per style saying where it applies")
-    p.add_argument("--model", metavar="MODEL_DIR", help="fast/adain: folder written by 'ganstyle train-style'")
-    p.add_argument("--backbone", choices=("auto", "vgg19", "random"), default=d.backbone,
-                   help="gatys feature network; auto = vgg19 if its weights are found, else random (default: auto)")
-    p.add_argument("--weights", metavar="PATH", help="VGG-19 weights (torchvision vgg19-dcbb9e9d.pth or .safetensors)")
-    p.add_argument("--pooling", choices=("max", "avg"), default=d.pooling, help=f"backbone pooling (default: {d.pooling})")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.add_argument("--method", choices=tuple(METHODS), default="gatys", help="(default: gatys)")
     p.add_argument("--keep-alpha", action="store_true",
                    help="put the content's transparency back on the output (default: composite it on white)")
-    p.add_argument("--seed", type=int, default=0, help="(default: 0)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
-    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
-                   help="bf16 is several times faster on CPUs with AMX/AVX512-BF16 (default: fp32)")
-    p.add_argument("--tile", type=int, default=None, metavar="PX",
-                   help="fast/adain: tile size (default: automatic from free memory; 0 = never)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (same as --no-progress)")
+    add_dataclass_args(p, stylize_options_class())
+    # Old spellings kept: --preserve-color alone means luminance; --mask takes one file per style.
+    preserve = _action(p, "preserve_color")
+    preserve.nargs, preserve.const = "?", "luminance"
+    if any(a.dest == "mask" for a in p._actions):
+        _action(p, "mask").nargs = "+"
     p.set_defaults(func=_stylize)
 
     e = sub.add_parser(
@@ -99,50 +101,46 @@ def register(sub) -> None:
     e.add_argument("out", metavar="OUT")
     e.add_argument("content", metavar="CONTENT")
     e.add_argument("style", metavar="STYLE")
-    e.add_argument("--backbone", choices=("auto", "vgg19", "random"), default="auto", help="(default: auto)")
-    e.add_argument("--weights", metavar="PATH", help="VGG-19 weights file")
-    e.add_argument("--size", type=int, default=None, metavar="PX",
-                   help="evaluate at this long side (default: OUT's own size)")
+    add_dataclass_args(e, StyleEvalConfig)
     e.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
                    help="print JSON (or write it to FILE) instead of a table")
-    e.add_argument("--device", default="auto", help="(default: auto)")
+    e.add_argument("--overwrite", action="store_true", help="replace the --json FILE if it exists")
     e.set_defaults(func=_style_eval)
 
 
 def _stylize(args: argparse.Namespace) -> int:
     from ganstyle.style.api import stylize
+    from ganstyle.style.methods import get_method
 
-    common = {"alpha_mode": "keep" if args.keep_alpha else "white"}
-    if args.method == "gatys":
-        options = dict(
-            size=args.size or 512, iterations=args.iterations, scales=args.scales,
-            scale_iterations=args.scale_iterations or [], style_weight=args.style_weight,
-            content_weight=args.content_weight, tv_weight=args.tv_weight, style_blend=args.style_blend or [],
-            style_scale=args.style_scale, preserve_color=args.preserve_color, optimizer=args.optimizer,
-            lr=args.lr or 0.0, init=args.init, backbone=args.backbone, weights=args.weights,
-            pooling=args.pooling, save_every=args.save_every, seed=args.seed, device=args.device,
-            precision=args.precision, progress=not args.quiet,
-        )
-        if args.save_every:
-            options["intermediate"] = str(Path(args.out).with_suffix(""))
-    else:
-        if args.model is None:
-            raise GanstyleError(f"--method {args.method} needs --model MODEL_DIR (train one with 'ganstyle train-style')")
-        options = dict(model=args.model, size=args.size, preserve_color=args.preserve_color,
-                       device=args.device, precision=args.precision, tile=args.tile)
-        if args.method == "adain":
-            options.update(alpha=args.alpha, style_blend=args.style_blend, mask=args.mask)
-    path = stylize(args.content, args.styles, method=args.method, out=args.out, **common, **options)
+    method = get_method(args.method)
+    names = {f.name for f in dataclasses.fields(method.config_class)}
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(stylize_options_class()) if hasattr(args, f.name)}
+    unused = sorted(set(given) - names)
+    if unused:
+        raise GanstyleError(f"{flag_name(unused[0])}: not used by --method {args.method}")
+    if args.quiet and "progress" in names:
+        given["progress"] = False
+    config = from_dict(method.config_class, given, source="command line")
+    intermediate = None
+    if getattr(config, "save_every", 0):
+        intermediate = str(Path(args.out).with_suffix(""))
+    path = stylize(args.content, args.styles, config, method=args.method, out=args.out, overwrite=args.overwrite,
+                   alpha_mode="keep" if args.keep_alpha else "white", intermediate=intermediate)
     print(f"wrote {path}")
     return 0
 
 
 def _style_eval(args: argparse.Namespace) -> int:
     from ganstyle.io.images import atomic_write_text
-    from ganstyle.style.evaluate import style_eval
+    from ganstyle.style.api import check_output
+    from ganstyle.style.evaluate import StyleEvalConfig, style_eval
 
-    result = style_eval(args.out, args.content, args.style, backbone=args.backbone, weights=args.weights,
-                        size=args.size, device=args.device)
+    if args.json not in (None, "-"):
+        check_output(args.json, [args.out, args.content, args.style], overwrite=args.overwrite, suffixes=(".json",),
+                     flag="--json")
+    names = {f.name for f in dataclasses.fields(StyleEvalConfig)}
+    config = from_dict(StyleEvalConfig, {k: v for k, v in vars(args).items() if k in names}, source="command line")
+    result = style_eval(args.out, args.content, args.style, config)
     if args.json is not None:
         text = json.dumps(result, indent=2) + "\n"
         if args.json == "-":

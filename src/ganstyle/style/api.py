@@ -1,9 +1,9 @@
-"""``ganstyle.stylize``: one entry point for the three style-transfer methods.
+"""``ganstyle.stylize``: one entry point for every registered style method.
 
 ``gatys`` optimises the image (slow, any style, best quality); ``fast`` runs a network
-trained for one style; ``adain`` runs an arbitrary-style network. Inputs are file paths or
-(3, H, W) tensors in [0, 1]; with ``out`` the result is written (atomically) and its path
-returned, otherwise the tensor is returned.
+trained for one style; ``adain`` runs an arbitrary-style network (see
+``ganstyle.style.methods``). Inputs are file paths or (3, H, W) tensors in [0, 1]; with
+``out`` the result is written (atomically) and its path returned, otherwise the tensor.
 """
 
 from __future__ import annotations
@@ -15,223 +15,102 @@ from typing import Any, Sequence
 
 import torch
 
+from ganstyle.config import from_dict
 from ganstyle.errors import GanstyleError
-from ganstyle.io.images import image_to_array, open_image, resize_long_side, save_image
-from ganstyle.style import color
+from ganstyle.io.images import save_image
+from ganstyle.style.inputs import ALPHA_MODES, ImageLike, is_path
+from ganstyle.style.methods import METHODS, get_method
 
-METHODS = ("gatys", "fast", "adain")
-ALPHA_MODES = ("white", "black", "drop", "keep")
-ImageLike = str | os.PathLike | torch.Tensor
-
-
-def _is_path(x: Any) -> bool:
-    return isinstance(x, (str, os.PathLike))
+# What save_image writes; a kept alpha channel needs one of the formats that stores it.
+OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+ALPHA_SUFFIXES = (".png", ".webp", ".tif", ".tiff")
 
 
-def _check_not_input(out: Path, inputs: Sequence[ImageLike]) -> None:
-    target = out.expanduser().resolve()
+def _same_file(a: Path, b: Path) -> bool:
+    # realpath, unlike Path.resolve, does not raise on a symlink loop; opening the loop names it later.
+    return os.path.realpath(os.path.expanduser(a)) == os.path.realpath(os.path.expanduser(b))
+
+
+def check_output(out: str | os.PathLike, inputs: Sequence[Any] = (), *, overwrite: bool = False,
+                 suffixes: Sequence[str] | None = OUTPUT_SUFFIXES, keep_alpha: bool = False, flag: str = "--out") -> Path:
+    """Refuse an output file path before any work (the overwrite rule): one of the inputs, a
+    folder, a suffix not in ``suffixes`` (None: any; or one without alpha when ``keep_alpha``), an existing
+    file without ``overwrite``, or a folder that cannot be written."""
+    out = Path(out)
     for x in inputs:
-        if _is_path(x) and Path(x).expanduser().resolve() == target:
-            raise GanstyleError(f"--out {out}: refusing to overwrite the input image {x}; choose another output path")
+        if is_path(x) and _same_file(Path(x), out):
+            raise GanstyleError(f"{flag} {out}: refusing to overwrite the input {x}; choose another output path")
+    if out.is_dir():
+        raise GanstyleError(f"{flag} {out}: is a folder; give a file name such as out{(suffixes or ('',))[0]}")
+    suffix = out.suffix.lower()
+    if suffixes is not None and suffix not in suffixes:
+        raise GanstyleError(f"{flag} {out}: cannot write {out.suffix or 'a file without extension'!r} files; "
+                            f"use {', '.join(suffixes)}")
+    if keep_alpha and suffix not in ALPHA_SUFFIXES:
+        raise GanstyleError(f"{flag} {out}: {suffix} cannot store the kept alpha channel; use .png")
+    if out.exists() and not overwrite:
+        raise GanstyleError(f"{flag} {out}: file exists; pass --overwrite to replace it")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise GanstyleError(f"{flag} {out}: cannot write the file (folder {parent} does not exist)")
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise GanstyleError(f"{flag} {out}: cannot write the file (permission denied)")
+    return out
 
 
-def _open(path: ImageLike):
-    return open_image(path)
+def method_config(method: str, config: Any = None, overrides: dict[str, Any] | None = None) -> Any:
+    """The method's typed config: ``config`` (or the defaults) with ``overrides`` applied, checked."""
+    m = METHODS[method]
+    cls = m.config_class
+    if config is not None and not isinstance(config, cls):
+        raise GanstyleError(f"stylize(method={method!r}): config must be a {cls.__name__}, "
+                            f"got {type(config).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(overrides or {}) - set(fields))
+    if unknown:
+        raise GanstyleError(f"stylize(method={method!r}): unknown option(s) {', '.join(unknown)}")
+    data = dataclasses.asdict(config) if config is not None else {}
+    # None for a field whose default is not None means "the default" (e.g. style_blend=None).
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None or fields[k].default is None})
+    return from_dict(cls, data, source=f"stylize --method {method}")
 
 
-def _image_tensor(img, path, *, channels: int = 3, alpha: str = "white") -> torch.Tensor:
-    arr = image_to_array(img, channels=channels, alpha=alpha if channels == 3 or alpha == "keep" else "white", path=path)
-    return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
-
-
-def _as_tensor(x: ImageLike, what: str) -> torch.Tensor:
-    if _is_path(x):
-        return _image_tensor(_open(x), x)
-    if isinstance(x, torch.Tensor):
-        t = x.detach().float().cpu()
-        if t.dim() == 4 and t.shape[0] == 1:
-            t = t[0]
-        if t.dim() != 3 or t.shape[0] not in (1, 3):
-            raise GanstyleError(f"{what}: expected an image tensor (3, H, W) in [0, 1], got shape {tuple(x.shape)}")
-        return t.expand(3, -1, -1).clamp(0, 1) if t.shape[0] == 1 else t.clamp(0, 1)
-    raise GanstyleError(f"{what}: expected a file path or a tensor, got {type(x).__name__}")
-
-
-def _split_options(cls, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    names = {f.name for f in dataclasses.fields(cls)}
-    return {k: v for k, v in options.items() if k in names}, {k: v for k, v in options.items() if k not in names}
-
-
-def stylize(content: ImageLike, styles: ImageLike | Sequence[ImageLike] = (), method: str = "gatys",
-            out: str | os.PathLike | None = None, **options) -> torch.Tensor | Path:
+def stylize(content: ImageLike, styles: ImageLike | Sequence[ImageLike] = (), config: Any = None, *,
+            method: str | None = None, out: str | os.PathLike | None = None, overwrite: bool = False,
+            alpha_mode: str = "white", backbone_net: torch.nn.Module | None = None,
+            intermediate: str | None = None, **fields) -> torch.Tensor | Path:
     """Stylise ``content`` with ``styles`` (one or a list); returns the image or the written path.
 
-    Options by method:
-
-    * ``gatys``: any :class:`ganstyle.style.gatys.GatysConfig` field (``size``, ``iterations``,
-      ``style_weight``, ``scales``, ``preserve_color`` = none/luminance/histogram, ...), plus
-      ``backbone_net`` (a ready backbone) and ``intermediate`` (prefix for ``save_every`` images).
-    * ``fast``: ``model`` (the trained model's folder), ``size`` (long side; default: as is),
-      ``preserve_color``, ``device``, ``precision``, ``tile``.
-    * ``adain``: ``model``, ``alpha`` (style strength 0..1), ``style_blend`` (weights),
-      ``preserve_color``, ``mask``, ``size``, ``device``, ``precision``, ``tile``.
-    * all: ``alpha_mode`` = white/black/drop (what a transparent content becomes) or ``keep``
-      (stylise the colours and put the content's alpha channel back on the result).
+    ``config`` is the method's config (``GatysConfig``, ``FastConfig``, ``AdaINConfig``, ...);
+    ``fields`` override single fields of it (``size=256, iterations=100``). ``method``
+    defaults to the one ``config`` belongs to, else ``gatys``. ``alpha_mode`` = white/black/drop
+    says what a transparent content becomes, ``keep`` stylises the colours and puts the
+    content's alpha channel back. ``out`` must not exist unless ``overwrite``, and is never an
+    input. Gatys only: ``backbone_net`` (a ready backbone) and ``intermediate`` (path prefix for
+    the ``save_every`` images).
     """
-    if method not in METHODS:
-        raise GanstyleError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
+    if method is None:
+        method = next((n for n, m in METHODS.items() if isinstance(config, m.config_class)), "gatys")
+    m = get_method(method)
     style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
-    if method != "fast" and not style_list:
-        raise GanstyleError(f"--method {method} needs at least one style image")
-    out_path = Path(out) if out is not None else None
-    if out_path is not None:
-        _check_not_input(out_path, [content] + style_list)
-        if out_path.exists() and out_path.is_dir():
-            raise GanstyleError(f"--out {out_path}: is a folder; give an image file name such as out.png")
-    alpha_mode = options.pop("alpha_mode", "white")
+    cfg = method_config(method, config, fields)
     if alpha_mode not in ALPHA_MODES:
         raise GanstyleError(f"alpha_mode: {alpha_mode!r} is not one of {', '.join(ALPHA_MODES)}")
+    m.check_styles(len(style_list))
+    out_path = None
+    if out is not None:
+        out_path = check_output(out, [content, *style_list], overwrite=overwrite, keep_alpha=alpha_mode == "keep")
 
-    if method == "gatys":
-        result, content_alpha = _stylize_gatys(content, style_list, alpha_mode, options)
-    else:
-        result, content_alpha = _stylize_network(method, content, style_list, alpha_mode, options)
-
-    if content_alpha is not None:
-        alpha = torch.nn.functional.interpolate(content_alpha[None], size=result.shape[-2:], mode="bilinear",
+    result = m.stylize(content, style_list, cfg, alpha_mode=alpha_mode, backbone_net=backbone_net,
+                       intermediate=intermediate)
+    image = result.image
+    if result.alpha is not None:
+        alpha = torch.nn.functional.interpolate(result.alpha[None], size=image.shape[-2:], mode="bilinear",
                                                 align_corners=False)[0].clamp(0, 1)
-        result = torch.cat([result, alpha], dim=0)
+        image = torch.cat([image, alpha], dim=0)
     if out_path is None:
-        return result
-    if content_alpha is not None and out_path.suffix.lower() in (".jpg", ".jpeg"):
-        raise GanstyleError(f"--out {out_path}: JPEG cannot store the kept alpha channel; use .png")
+        return image
     try:
-        return save_image(result, out_path)
+        return save_image(image, out_path)
     except OSError as exc:
         raise GanstyleError(f"--out {out_path}: cannot write the image ({exc.strerror or exc})") from None
-
-
-def _load_content(content: ImageLike, alpha_mode: str, long_side: int | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Content as (3, H, W) (+ its alpha when kept), resized to ``long_side`` if given."""
-    if not _is_path(content):
-        t = content if isinstance(content, torch.Tensor) else None
-        alpha = None
-        if t is not None and t.dim() == 3 and t.shape[0] == 4:
-            alpha = t[3:].float().cpu() if alpha_mode == "keep" else None
-            rgb, a = t[:3].float().cpu(), t[3:].float().cpu()
-            if alpha_mode in ("white", "black"):
-                bg = 1.0 if alpha_mode == "white" else 0.0
-                rgb = rgb * a + bg * (1 - a)
-            t = rgb
-        img = _as_tensor(t if t is not None else content, "content")
-        if long_side is not None and max(img.shape[-2:]) != long_side:
-            from ganstyle.style.gatys import _resize, output_size
-
-            img = _resize(img, output_size(tuple(img.shape[-2:]), long_side))
-        return img, alpha
-    pil = _open(content)
-    if long_side is not None:
-        pil = resize_long_side(pil, long_side)
-    has_alpha = pil.mode in ("LA", "RGBA")
-    if alpha_mode == "keep" and has_alpha:
-        rgba = _image_tensor(pil, content, channels=4, alpha="keep")
-        return rgba[:3], rgba[3:]
-    return _image_tensor(pil, content, alpha=alpha_mode), None
-
-
-def _native_hw(x: ImageLike) -> tuple[int, int]:
-    if _is_path(x):
-        img = _open(x)
-        return img.height, img.width
-    if isinstance(x, torch.Tensor):
-        return tuple(x.shape[-2:])
-    raise GanstyleError(f"expected a file path or a tensor, got {type(x).__name__}")
-
-
-def _stylize_gatys(content, styles, alpha_mode, options) -> tuple[torch.Tensor, torch.Tensor | None]:
-    from ganstyle.config import from_dict
-    from ganstyle.style.backbones import build_backbone
-    from ganstyle.style.gatys import GatysConfig, check_memory, output_size, run_gatys, validate_config
-    from ganstyle.torch_utils import resolve_device
-
-    backbone = options.pop("backbone_net", None)
-    intermediate = options.pop("intermediate", None)
-    fields, unknown = _split_options(GatysConfig, options)
-    if unknown:
-        raise GanstyleError(f"stylize(method='gatys'): unknown option(s) {', '.join(sorted(unknown))}")
-    cfg = from_dict(GatysConfig, fields, source="stylize options")
-    validate_config(cfg, len(styles))
-    device = resolve_device(cfg.device)
-    if backbone is None:
-        backbone = build_backbone(cfg.backbone, cfg.weights, pooling=cfg.pooling, seed=cfg.seed, device=device)
-    layers = list(dict.fromkeys(list(cfg.style_layers) + [cfg.content_layer]))
-    # Refuse an output too large for memory before any image is decoded at that size.
-    hw = output_size(_native_hw(content), cfg.size)
-    check_memory(backbone, hw, layers, device, cfg.precision, flag="--size")
-    style_long = max(8, round(cfg.size * cfg.style_scale))
-    for s in styles:
-        check_memory(backbone, output_size(_native_hw(s), style_long), layers, device, cfg.precision,
-                     flag="--style-scale")
-    content_img, content_alpha = _load_content(content, alpha_mode, cfg.size)
-    style_imgs = []
-    for i, s in enumerate(styles):
-        if _is_path(s):
-            style_imgs.append(_image_tensor(resize_long_side(_open(s), style_long), s))
-        else:
-            style_imgs.append(_as_tensor(s, f"style {i + 1}"))
-    result = run_gatys(content_img, style_imgs, cfg, backbone=backbone, intermediate=intermediate)
-    return result.image, content_alpha
-
-
-def _stylize_network(method, content, styles, alpha_mode, options) -> tuple[torch.Tensor, torch.Tensor | None]:
-    model = options.pop("model", None)
-    if model is None:
-        raise GanstyleError(f"--method {method} needs --model MODEL_DIR (a model trained with 'ganstyle train-style')")
-    size = options.pop("size", None)
-    preserve = options.pop("preserve_color", False)
-    preserve = "luminance" if preserve is True else ("none" if preserve in (False, None) else preserve)
-    if preserve not in ("none", "luminance", "histogram"):
-        raise GanstyleError(f"--preserve-color: {preserve!r} is not one of none, luminance, histogram")
-    run_opts = {k: options.pop(k) for k in ("device", "precision", "tile") if k in options}
-    content_img, content_alpha = _load_content(content, alpha_mode, size)
-    if method == "fast":
-        if options:
-            raise GanstyleError(f"stylize(method='fast'): unknown option(s) {', '.join(sorted(options))}")
-        if styles:
-            raise GanstyleError("--method fast uses the style the model was trained on; give no style image")
-        from ganstyle.style.fast import stylize_fast
-
-        result = stylize_fast(content_img, model, **run_opts)
-        if preserve != "none":
-            # The style is baked into the network, so only the luminance-only variant applies.
-            result = color.combine_luminance(result, content_img)
-        return result, content_alpha
-
-    alpha = float(options.pop("alpha", 1.0))
-    weights = options.pop("style_blend", None) or None
-    mask = options.pop("mask", None)
-    style_size = options.pop("style_size", 512)
-    if options:
-        raise GanstyleError(f"stylize(method='adain'): unknown option(s) {', '.join(sorted(options))}")
-    if not 0.0 <= alpha <= 1.0:
-        raise GanstyleError(f"--alpha: {alpha} must be between 0 and 1")
-    style_imgs = [_as_tensor(s, f"style {i + 1}") for i, s in enumerate(styles)]
-    if mask is not None:
-        masks = mask if isinstance(mask, (list, tuple)) else [mask]
-        mask = [_as_mask(m, i) for i, m in enumerate(masks)]
-    from ganstyle.style.adain import stylize_adain
-
-    # The network's own preserve_color matches the style's colour histogram to the content.
-    result = stylize_adain(content_img, style_imgs, model, alpha=alpha, weights=weights,
-                           preserve_color=preserve == "histogram", mask=mask, style_size=style_size, **run_opts)
-    if preserve == "luminance":
-        result = color.combine_luminance(result, content_img)
-    return result, content_alpha
-
-
-def _as_mask(m: ImageLike, i: int) -> torch.Tensor:
-    """A mask file (any image, its luminance) or tensor -> (H, W) in [0, 1]."""
-    if _is_path(m):
-        return _image_tensor(_open(m), m, channels=1)[0]
-    t = torch.as_tensor(m).float()
-    return t.reshape(t.shape[-2:]) if t.dim() > 2 else t

@@ -40,6 +40,7 @@ VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 VGG19_FILENAME = "vgg19-dcbb9e9d.pth"
 WEIGHTS_ENV = "GANSTYLE_VGG19_WEIGHTS"
 BACKBONES = ("auto", "vgg19", "random")
+BACKBONE_CHOICES = BACKBONES  # what --backbone accepts, for every command's flags
 POOLINGS = ("max", "avg")
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

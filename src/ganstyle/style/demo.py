@@ -75,17 +75,17 @@ def demo_content(long_side: int) -> torch.Tensor:
     """scikit-image's cat photo (chelsea, 451x300), resized to ``long_side``."""
     from skimage import data
 
-    from ganstyle.style.gatys import _resize, output_size
+    from ganstyle.style.inputs import output_size, resize_image
 
     img = torch.from_numpy(data.chelsea().astype(np.float32) / 255.0).permute(2, 0, 1).contiguous()
-    return _resize(img, output_size(tuple(img.shape[-2:]), long_side))
+    return resize_image(img, output_size(tuple(img.shape[-2:]), long_side))
 
 
 def _panel(images: list[torch.Tensor], height: int) -> torch.Tensor:
     """Side by side at a common height (each keeps its aspect ratio), white gaps."""
-    from ganstyle.style.gatys import _resize
+    from ganstyle.style.inputs import resize_image
 
-    resized = [_resize(im, (height, max(1, round(im.shape[-1] * height / im.shape[-2])))) for im in images]
+    resized = [resize_image(im, (height, max(1, round(im.shape[-1] * height / im.shape[-2])))) for im in images]
     gap = torch.ones(3, height, 6)
     parts = []
     for i, im in enumerate(resized):
@@ -101,7 +101,7 @@ def run_style_demo(out: str | Path = "runs/demo/style", seed: int = 0, quick: bo
     ``size``/``iterations`` override the quick settings (for smoke tests).
     """
     from ganstyle.style.backbones import random_backbone
-    from ganstyle.style.gatys import GatysConfig, run_gatys
+    from ganstyle.style.methods.gatys import GatysConfig, run_gatys
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

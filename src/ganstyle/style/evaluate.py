@@ -12,19 +12,37 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from ganstyle.config import field, from_dict
 from ganstyle.errors import GanstyleError
 from ganstyle.io.images import load_image
 from ganstyle.style import color
-from ganstyle.style.gatys import STYLE_LAYERS, _resize, output_size
+from ganstyle.style.backbones import BACKBONE_CHOICES
+from ganstyle.style.inputs import output_size, resize_image
 from ganstyle.style.losses import gram_matrix
+from ganstyle.style.methods.gatys import STYLE_LAYERS
 
 CONTENT_LAYER = "relu4_2"
+
+
+@dataclass
+class StyleEvalConfig:
+    backbone: str = field("auto", help="feature network for the losses: vgg19, random, or auto (vgg19 if its "
+                          "weights are found locally, else random)", choices=BACKBONE_CHOICES)
+    weights: str | None = field(None, help="local VGG-19 weights file (.pth or .safetensors)")
+    size: int | None = field(None, help="evaluate at this long side (default: OUT's own size)")
+    layers: list[str] = field(list(STYLE_LAYERS), help="layers whose Gram matrices measure the style")
+    content_layer: str = field(CONTENT_LAYER, help="layer whose features measure the content")
+    seed: int = field(0, help="seed of the random backbone and of the colour projections")
+    projections: int = field(64, help="random directions of the sliced Wasserstein colour distance")
+    device: str = field("auto", help="auto, cpu, cuda or cuda:N")
 
 
 def _gaussian_window(size: int = 11, sigma: float = 1.5, dtype=torch.float64) -> torch.Tensor:
@@ -91,7 +109,7 @@ def _pixels(image: torch.Tensor, max_pixels: int = 1 << 18) -> torch.Tensor:
     h, w = image.shape[-2:]
     if h * w > max_pixels:
         s = math.sqrt(max_pixels / (h * w))
-        image = _resize(image, (max(1, int(h * s)), max(1, int(w * s))))
+        image = resize_image(image, (max(1, int(h * s)), max(1, int(w * s))))
     return image.reshape(3, -1).T
 
 
@@ -103,39 +121,47 @@ def _load(x, what: str, long_side: int | None = None) -> torch.Tensor:
             raise GanstyleError(f"{what}: expected an image tensor (3, H, W), got shape {tuple(x.shape)}")
         t = t[:3] if t.shape[0] != 1 else t.expand(3, -1, -1)
         if long_side is not None:
-            t = _resize(t, output_size(tuple(t.shape[-2:]), long_side))
+            t = resize_image(t, output_size(tuple(t.shape[-2:]), long_side))
         return t.clamp(0, 1)
     if not isinstance(x, (str, os.PathLike)):
         raise GanstyleError(f"{what}: expected a file path or a tensor, got {type(x).__name__}")
     return load_image(x, long_side=long_side)
 
 
-def style_eval(out, content, style, backbone="auto", *, weights: str | None = None, size: int | None = None,
-               layers: tuple[str, ...] = STYLE_LAYERS, content_layer: str = CONTENT_LAYER, seed: int = 0,
-               device: str = "auto", projections: int = 64) -> dict:
+def style_eval(out, content, style, config: StyleEvalConfig | None = None, *, backbone_net=None, **fields) -> dict:
     """Metrics of ``out`` against ``content`` and ``style`` (paths or (3, H, W) tensors in [0, 1]).
 
-    ``size`` evaluates at that long side (default: ``out``'s own size); the content is resized
-    to ``out``'s size and the style to the same long side. ``backbone`` is a name or a built
-    backbone; the name is returned with the metrics.
+    ``fields`` override single fields of ``config`` (``size=256``). With ``size`` the metrics
+    are taken at that long side (default: ``out``'s own size); the content is resized to
+    ``out``'s size and the style to the same long side. ``backbone_net`` is a ready backbone
+    (instead of building ``config.backbone``); its name is returned with the metrics.
     """
-    from ganstyle.style.backbones import FeatureBackbone, build_backbone
+    from ganstyle.style.backbones import build_backbone
     from ganstyle.torch_utils import resolve_device
 
-    dev = resolve_device(device)
-    out_img = _load(out, "OUT", size)
+    if config is not None and not isinstance(config, StyleEvalConfig):
+        raise GanstyleError(f"style_eval: config must be a StyleEvalConfig, got {type(config).__name__} "
+                            "(pass a backbone name as backbone=..., a built one as backbone_net=...)")
+    data = dataclasses.asdict(config) if config is not None else {}
+    data.update(fields)
+    cfg = from_dict(StyleEvalConfig, data, source="style_eval")
+    if cfg.size is not None and cfg.size < 11:
+        raise GanstyleError(f"--size {cfg.size}: evaluate at a long side of at least 11 pixels")
+    dev = resolve_device(cfg.device)
+    out_img = _load(out, "OUT", cfg.size)
     hw = tuple(out_img.shape[-2:])
-    content_img = _resize(_load(content, "CONTENT", max(hw)), hw)
+    content_img = resize_image(_load(content, "CONTENT", max(hw)), hw)
     style_img = _load(style, "STYLE", max(hw))
-    if isinstance(backbone, FeatureBackbone):
-        net = backbone.to(dev)
+    if backbone_net is not None:
+        net = backbone_net.to(dev)
     else:
-        net = build_backbone(backbone, weights, pooling="avg", seed=seed, device=dev)
-    wanted = list(dict.fromkeys(list(layers) + [content_layer]))
+        net = build_backbone(cfg.backbone, cfg.weights, pooling="avg", seed=cfg.seed, device=dev)
+    layers, content_layer = list(cfg.layers), cfg.content_layer
+    wanted = list(dict.fromkeys(layers + [content_layer]))
     with torch.no_grad():
         fo = net(out_img[None].to(dev), wanted)
         fc = net(content_img[None].to(dev), [content_layer])
-        fs = net(style_img[None].to(dev), list(layers))
+        fs = net(style_img[None].to(dev), layers)
         target = fc[content_layer].float()
         c_loss = F.mse_loss(fo[content_layer].float(), target) / target.pow(2).mean().clamp_min(1e-12)
         s_terms = []
@@ -148,7 +174,8 @@ def style_eval(out, content, style, backbone="auto", *, weights: str | None = No
         "content_loss": float(c_loss),
         "style_loss": float(s_loss),
         "ssim": ssim(color.luminance(out_img), color.luminance(content_img)) if min(hw) >= 11 else float("nan"),
-        "color_swd": sliced_wasserstein(_pixels(out_img), _pixels(style_img), projections=projections, seed=seed),
+        "color_swd": sliced_wasserstein(_pixels(out_img), _pixels(style_img), projections=cfg.projections,
+                                        seed=cfg.seed),
         "width": hw[1],
         "height": hw[0],
     }

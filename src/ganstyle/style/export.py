@@ -39,22 +39,29 @@ def missing_onnx_requirements() -> list[str]:
 
 
 def export_style(model_dir: str | Path, out: str | Path, format: str = "torchscript", *,
-                 check: bool = True, sample_size: tuple[int, int] = (61, 83)) -> Path:
+                 check: bool = True, overwrite: bool = False, sample_size: tuple[int, int] = (61, 83)) -> Path:
     """Write ``model_dir``'s fast network to ``out`` as TorchScript (.pt) or ONNX (.onnx).
 
     With ``check``, the exported model is run on random images of an odd and an even size
     and compared with PyTorch (for ONNX only when onnxruntime is installed); a mismatch is
-    an error. The trace uses an odd ``sample_size``: with an even one the ONNX exporter
+    an error. An existing ``out`` is refused unless ``overwrite``; it is never one of the
+    model's own files. The trace uses an odd ``sample_size``: with an even one the ONNX exporter
     proves the crops after upsampling are no-ops and drops them, breaking odd sizes.
     """
-    from ganstyle.style.train import load_style_model
+    from ganstyle.style.api import check_output
+    from ganstyle.style.methods.fast import FAST
+    from ganstyle.style.model import model_file, read_model_config
 
     if format not in FORMATS:
         raise GanstyleError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
-    model = load_style_model(model_dir, device="cpu")
-    if model.config.method != "fast":
+    if read_model_config(model_dir).method == FAST.name:
+        stem = model_file(Path(model_dir))
+        inputs = [stem.with_suffix(".safetensors"), stem.with_suffix(".json"), Path(model_dir) / "config.toml"]
+        check_output(out, inputs, overwrite=overwrite, suffixes=None)
+    if read_model_config(model_dir).method != FAST.name:
         raise GanstyleError(f"{model_dir}: export supports --method fast models; an AdaIN model needs the "
                             "style image at run time (use 'ganstyle stylize --method adain')")
+    model = FAST.load(model_dir, torch.device("cpu"))
     module = ClampedNet(model.net).eval()
     out = Path(out)
     generator = torch.Generator().manual_seed(0)

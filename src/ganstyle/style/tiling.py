@@ -15,12 +15,17 @@ from typing import Callable
 
 import torch
 
+from ganstyle import torch_utils
 from ganstyle.errors import GanstyleError
-from ganstyle.torch_utils import available_memory
 
 # Fraction of the free memory one forward pass may use; the rest is for the caller, the
 # input/output images and the allocator's fragmentation.
 MEMORY_FRACTION = 0.4
+# Whole-image buffers that exist even when the network runs in tiles, per pixel: the decoded
+# file and its float copies (12 bytes each), the content tensor, the blended output and its
+# weights on the CPU.
+IMAGE_BUFFER_BYTES_PER_PIXEL = 64
+IMAGE_BUFFER_FRACTION = 0.5
 
 
 def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[int]:
@@ -135,9 +140,22 @@ def tiled_apply(fn: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor], ima
     return out / weight
 
 
+def check_image_memory(height: int, width: int, flag: str = "--size") -> None:
+    """Refuse an image whose whole-image buffers alone (which tiling cannot shrink) would not fit
+    in the CPU's free memory, before anything is allocated at that size."""
+    need = height * width * IMAGE_BUFFER_BYTES_PER_PIXEL
+    have = torch_utils.available_memory(torch.device("cpu"), unknown=1 << 50)
+    # Half of what is free: the tiles' activations, the caller and other processes need the rest.
+    if need > IMAGE_BUFFER_FRACTION * have:
+        gib = 1024**3
+        raise GanstyleError(f"{flag}: a {width}x{height} output needs about {need / gib:.1f} GiB of memory even "
+                            f"when the network runs in tiles, more than half of the {have / gib:.1f} GiB available; "
+                            f"use a smaller {flag}")
+
+
 def max_tile_pixels(bytes_per_pixel: float, device: torch.device, *, budget: int | None = None) -> int:
     """How many pixels one forward pass may process given a per-pixel memory cost."""
-    budget = int(available_memory(device) * MEMORY_FRACTION) if budget is None else int(budget)
+    budget = int(torch_utils.available_memory(device) * MEMORY_FRACTION) if budget is None else int(budget)
     return max(1, int(budget / max(bytes_per_pixel, 1.0)))
 
 

@@ -9,17 +9,18 @@ A model directory holds::
     samples/step_XXXXXXXX.png    previews: content | style | result
     metrics.csv, losses.png      the loss curves
 
-Resuming (``resume=True``) continues from the newest checkpoint with the exact optimizer,
-data-sampling and RNG state, so N steps + resume + N steps equal 2N steps in one go.
+The directory is a ``ganstyle.io.rundir.RunDir``, as for GAN training: ``train_style(resume=RUN)``
+(``ganstyle train-style --resume RUN``) continues from the newest checkpoint that verifies,
+with the exact optimizer, data-sampling and RNG state, so N steps + resume + N steps equal 2N
+steps in one go; metrics go to metrics.csv and metrics.jsonl; SIGINT/SIGTERM checkpoint and
+exit 130/143; a NaN loss stops the run with the last good checkpoint kept.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -27,106 +28,25 @@ import torch
 from torch import nn
 
 from ganstyle import distributed
-from ganstyle.config import field, from_dict, read_config_file, to_dict, write_config
+from ganstyle.config import from_dict, to_dict
 from ganstyle.errors import GanstyleError
-from ganstyle.io.checkpoints import (capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint,
-                                     newest_valid_checkpoint, prune_checkpoints, restore_rng_state, save_checkpoint,
-                                     sub_state_dict)
-from ganstyle.io.images import image_to_array, list_images, open_image, resize_long_side, save_grid
-from ganstyle.io.runlog import append_csv, plot_columns, truncate_csv
-
-METHODS = ("fast", "adain")
-
-# Johnson et al.: content at relu2_2, style Grams at relu1_2, relu2_2, relu3_3, relu4_3.
-FAST_CONTENT_LAYERS = ["relu2_2"]
-FAST_STYLE_LAYERS = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
-# The same depths on a backbone that only has each block's first layer (the random one).
-FAST_CONTENT_LAYERS_FIRST = ["relu2_1"]
-FAST_STYLE_LAYERS_FIRST = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
-# Huang & Belongie: the encoder ends at relu4_1; style statistics at relu1_1 ... relu4_1.
-ADAIN_CONTENT_LAYERS = ["relu4_1"]
-ADAIN_STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
-
-# Per-method defaults for the fields left at None; written resolved into config.toml.
-METHOD_DEFAULTS: dict[str, dict[str, Any]] = {
-    "fast": {"width": 32, "lr": 1e-3, "style_weight": 1e5, "content_weight": 1.0, "tv_weight": 1.0,
-             "load_size": 0,
-             "batch_size": 4, "steps": 20000, "lr_decay": 0.0},
-    "adain": {"width": 64, "lr": 1e-4, "style_weight": 10.0, "content_weight": 1.0, "tv_weight": 0.0,
-              "content_layers": ADAIN_CONTENT_LAYERS, "load_size": 0,
-              "batch_size": 8, "steps": 160000, "lr_decay": 5e-5},
-}
-
-
-@dataclass
-class StyleTrainConfig:
-    method: str = field("fast", help="fast: one network per style (Johnson); adain: any style (Huang & Belongie)",
-                        choices=METHODS)
-    out: str = field("runs/style_model", help="model directory to create (or resume with --resume)")
-    style: str = field("", help="style image (fast)")
-    content_dir: str = field("", help="folder of content photos to train on (random crops)")
-    style_dir: str = field("", help="folder of style images (adain)")
-    backbone: str = field("auto", help="feature network for the losses: vgg19, random, or auto (vgg19 if its "
-                          "weights are available locally, else random)", choices=("auto", "vgg19", "random"))
-    weights: str | None = field(None, help="local VGG-19 weights file (torchvision vgg19-dcbb9e9d.pth)")
-    pooling: str = field("max", help="backbone pooling", choices=("max", "avg"))
-    seed: int = field(0, help="random seed (network init, crops, the random backbone)")
-    steps: int | None = field(None, help="training iterations (fast: 20000, adain: 160000 as in the papers)")
-    batch_size: int | None = field(None, help="images per step (fast: 4, adain: 8)")
-    image_size: int = field(256, help="side of the square random crops of content (and adain style) images")
-    load_size: int | None = field(None, help="short side images are resized to before cropping "
-                                  "(0: fast = image size, adain = 2 x image size)")
-    style_size: int = field(256, help="fast: long side the style image is resized to")
-    width: int | None = field(None, help="network width: fast = first-stage channels (32 in the paper), "
-                              "adain = decoder's first-stage channels (64 mirrors VGG)")
-    res_blocks: int = field(5, help="fast: residual blocks")
-    lr: float | None = field(None, help="Adam learning rate (fast: 1e-3, adain: 1e-4)")
-    lr_decay: float | None = field(None, help="lr / (1 + decay * step) (adain: 5e-5, fast: 0)")
-    content_weight: float | None = field(None, help="content loss weight (1)")
-    style_weight: float | None = field(None, help="style loss weight (fast: 1e5 on size-normalised Grams, adain: 10)")
-    tv_weight: float | None = field(None, help="total variation weight (fast: 1, adain: 0)")
-    content_layers: list[str] | None = field(None, help="content layers (fast: relu2_2, or relu2_1 on the random "
-                                             "backbone; adain: relu4_1, fixed)")
-    style_layers: list[str] | None = field(None, help="style layers (fast: relu1_2,relu2_2,relu3_3,relu4_3, or "
-                                           "relu1_1,relu2_1,relu3_1,relu4_1 on the random backbone; adain: "
-                                           "relu1_1,relu2_1,relu3_1,relu4_1)")
-    device: str = field("auto", help="auto, cpu, cuda, cuda:N")
-    precision: str = field("fp32", help="fp32, or bf16 autocast (fast on AMX CPUs and recent GPUs)",
-                           choices=("fp32", "bf16", "fp16"))
-    channels_last: bool = field(False, help="channels-last memory format (faster on GPUs)")
-    log_every: int = field(10, help="steps between loss rows in metrics.csv")
-    sample_every: int = field(500, help="steps between preview images (0: only at the end)")
-    checkpoint_every: int = field(500, help="steps between checkpoints (0: only at the end)")
-    keep_checkpoints: int = field(3, help="newest checkpoints kept (0: all)")
-    resume: bool = field(False, help="continue the run in --out from its newest checkpoint")
-    max_images: int = field(0, help="use at most this many images per folder (0: all)")
-    backbone_fingerprint: str = field("", help="set by training: checksum of the backbone's weights, "
-                                      "checked when the model is loaded")
+from ganstyle.io.checkpoints import capture_rng_state, restore_rng_state, save_checkpoint, sub_state_dict
+from ganstyle.io.images import image_to_array, list_images, open_image, resize_long_side
+from ganstyle.io.rundir import RunDir
+from ganstyle.style.methods import get_method
+from ganstyle.style.methods.base import NetworkMethod
+from ganstyle.style.model import StyleTrainConfig, backbone_fingerprint, read_model_config
 
 
 def resolve_defaults(cfg: StyleTrainConfig) -> StyleTrainConfig:
     """Fill the per-method defaults so config.toml states every value that was used."""
-    if cfg.method not in METHODS:
-        raise GanstyleError(f"--method: {cfg.method!r} is not one of {', '.join(METHODS)}")
-    values = {k: (v if getattr(cfg, k) is None else getattr(cfg, k)) for k, v in METHOD_DEFAULTS[cfg.method].items()}
-    cfg = dataclasses.replace(cfg, **values)
-    if cfg.load_size == 0:
-        cfg.load_size = cfg.image_size if cfg.method == "fast" else 2 * cfg.image_size
-    return cfg
+    return get_method(cfg.method, trainable=True).resolve_training(cfg)
 
 
 def resolve_layers(cfg: StyleTrainConfig, backbone) -> StyleTrainConfig:
     """Default loss layers for the backbone at hand (the random one has only each block's first layer)."""
-    names = set(getattr(backbone, "layer_names", ()))
-    if cfg.method == "fast":
-        johnson = not names or set(FAST_CONTENT_LAYERS + FAST_STYLE_LAYERS) <= names
-        content = FAST_CONTENT_LAYERS if johnson else FAST_CONTENT_LAYERS_FIRST
-        style = FAST_STYLE_LAYERS if johnson else FAST_STYLE_LAYERS_FIRST
-    else:
-        content, style = ADAIN_CONTENT_LAYERS, ADAIN_STYLE_LAYERS
-        if cfg.content_layers and list(cfg.content_layers) != ADAIN_CONTENT_LAYERS:
-            raise GanstyleError(f"--content-layers: AdaIN's encoder ends at {ADAIN_CONTENT_LAYERS[0]}; "
-                                "leave --content-layers unset")
+    method: NetworkMethod = get_method(cfg.method, trainable=True)
+    content, style = method.loss_layers(cfg, set(getattr(backbone, "layer_names", ())))
     cfg = dataclasses.replace(cfg, content_layers=list(cfg.content_layers or content),
                               style_layers=list(cfg.style_layers or style))
     check = getattr(backbone, "check_layers", None)
@@ -137,10 +57,7 @@ def resolve_layers(cfg: StyleTrainConfig, backbone) -> StyleTrainConfig:
 
 def validate(cfg: StyleTrainConfig) -> None:
     """User errors before any work starts: each names its flag and says what to do."""
-    if cfg.method == "fast" and not cfg.style:
-        raise GanstyleError("--style: required for --method fast (the style image the network learns)")
-    if cfg.method == "adain" and not cfg.style_dir:
-        raise GanstyleError("--style-dir: required for --method adain (a folder of style images)")
+    get_method(cfg.method, trainable=True).check_training(cfg)
     if not cfg.content_dir:
         raise GanstyleError("--content-dir: required (a folder of content photos to train on)")
     if cfg.style and not Path(cfg.style).is_file():
@@ -153,6 +70,12 @@ def validate(cfg: StyleTrainConfig) -> None:
         raise GanstyleError(f"--image-size {cfg.image_size}: use at least 16 px crops")
     if cfg.load_size and cfg.load_size < cfg.image_size:
         raise GanstyleError(f"--load-size {cfg.load_size}: must be at least --image-size {cfg.image_size}")
+    if cfg.log_every < 1:
+        raise GanstyleError(f"--log-every: must be positive, got {cfg.log_every}")
+    for name, v in (("--ckpt-every", cfg.ckpt_every), ("--sample-every", cfg.sample_every),
+                    ("--keep-checkpoints", cfg.keep_checkpoints), ("--max-images", cfg.max_images)):
+        if v < 0:
+            raise GanstyleError(f"{name}: must be 0 or more, got {v}")
 
 
 # ---------------------------------------------------------------------------- data
@@ -220,286 +143,184 @@ class ImageSource:
         return torch.stack(out)
 
 
-# ---------------------------------------------------------------------------- backbone
-
-
-def backbone_fingerprint(backbone: nn.Module) -> str:
-    """SHA-256 over the backbone's parameters and buffers: the same backbone gives the same string."""
-    h = hashlib.sha256()
-    for name, t in sorted(list(backbone.state_dict().items())):
-        h.update(name.encode())
-        h.update(t.detach().float().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
-def build_training_backbone(cfg: StyleTrainConfig, device: torch.device, announce: bool = True):
-    from ganstyle.style.backbones import build_backbone
-
-    return build_backbone(cfg.backbone, cfg.weights, pooling=cfg.pooling, seed=cfg.seed, device=device,
-                          announce=announce)
-
-
-def resolved_backbone_name(backbone: nn.Module, requested: str) -> str:
-    name = getattr(backbone, "name", requested)
-    return name if name in ("vgg19", "random") else requested
-
-
-# ---------------------------------------------------------------------------- loading a model
-
-
-@dataclass
-class StyleModel:
-    """A trained model directory, loaded: ``net`` is the transformation network (fast) or the
-    decoder (adain); ``encoder`` the frozen backbone (adain only)."""
-
-    config: StyleTrainConfig
-    net: nn.Module
-    encoder: nn.Module | None
-    step: int
-    path: Path
-
-
-_MODEL_CACHE: dict[tuple, StyleModel] = {}
-
-
-def _model_file(model_dir: Path) -> Path:
-    if (model_dir / "final.json").exists():
-        return model_dir / "final"
-    stem = latest_checkpoint(model_dir / "checkpoints")
-    if stem is None:
-        raise GanstyleError(f"{model_dir}: no trained weights (neither final.json nor checkpoints/step_*.json); "
-                            "train one with 'ganstyle train-style'")
-    return stem
-
-
-def read_model_config(model_dir: str | Path) -> StyleTrainConfig:
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise GanstyleError(f"{model_dir}: model directory not found (train one with 'ganstyle train-style --out DIR')")
-    path = model_dir / "config.toml"
-    if not path.is_file():
-        raise GanstyleError(f"{model_dir}: not a style model directory (no config.toml); "
-                            "pass the --out folder of 'ganstyle train-style'")
-    return from_dict(StyleTrainConfig, read_config_file(path), source=str(path))
-
-
-def build_net(cfg: StyleTrainConfig, encoder_channels: int | None = None) -> nn.Module:
-    if cfg.method == "fast":
-        from ganstyle.style.fast import TransformNet
-
-        return TransformNet(cfg.width, cfg.res_blocks)
-    from ganstyle.style.adain import Decoder
-
-    return Decoder(encoder_channels, cfg.width)
-
-
-def load_style_model(model_dir: str | Path, *, device: torch.device | str = "cpu", expect: str | None = None,
-                     announce: bool = False) -> StyleModel:
-    """Load a model directory (cached per file version and device)."""
-    model_dir = Path(model_dir)
-    cfg = read_model_config(model_dir)
-    if expect and cfg.method != expect:
-        raise GanstyleError(f"{model_dir}: is a --method {cfg.method} model, not {expect}; "
-                            f"use --method {cfg.method}")
-    stem = _model_file(model_dir)
-    device = torch.device(device)
-    json_path = stem.with_suffix(".json")
-    key = (str(json_path.resolve()), json_path.stat().st_mtime_ns, str(device))
-    if key in _MODEL_CACHE:
-        return _MODEL_CACHE[key]
-    tensors, state = load_checkpoint(stem)
-    encoder = None
-    enc_channels = None
-    if cfg.method == "adain":
-        from ganstyle.style.adain import build_encoder
-
-        encoder = build_encoder(cfg, device, announce=announce)
-        if cfg.backbone_fingerprint and backbone_fingerprint(encoder) != cfg.backbone_fingerprint:
-            raise GanstyleError(
-                f"{model_dir}: was trained with a different {cfg.backbone} backbone than the one found now "
-                f"(fingerprint {cfg.backbone_fingerprint}); pass the same --weights file it was trained with")
-        enc_channels = encoder.channels[ADAIN_CONTENT_LAYERS[0]]
-    net = build_net(cfg, enc_channels)
-    weights = sub_state_dict(tensors, "net")
-    try:
-        net.load_state_dict(weights)
-    except RuntimeError as exc:
-        raise GanstyleError(f"{stem}.safetensors: weights do not match config.toml ({str(exc).splitlines()[0]})") from None
-    net.to(device).eval().requires_grad_(False)
-    model = StyleModel(cfg, net, encoder, int(state.get("step", 0)), model_dir)
-    _MODEL_CACHE.clear()  # one model at a time: they can be large
-    _MODEL_CACHE[key] = model
-    return model
-
-
 # ---------------------------------------------------------------------------- training loop
-
-
-class Method:
-    """What the loop needs from fast / adain: the trainable network, one step's losses, previews."""
-
-    net: nn.Module
-
-    def losses(self, content: torch.Tensor, style: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
-
-    def preview(self, content: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
-        raise NotImplementedError
 
 
 def _lr(cfg: StyleTrainConfig, step: int) -> float:
     return cfg.lr / (1.0 + cfg.lr_decay * step)
 
 
-def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *,
+def train_style(config: StyleTrainConfig | Mapping[str, Any] | None = None, *, resume: str | Path | None = None,
                 backbone: nn.Module | Callable | None = None, progress: bool = True, **overrides) -> Path:
-    """Train a fast (per-style) or AdaIN (arbitrary style) model; returns the model directory.
+    """Train a feed-forward style model (``config.method``: fast, adain, ...); returns the model directory.
 
-    ``backbone`` injects a feature extractor ``f(images, layers) -> {layer: features}`` instead
-    of building ``config.backbone`` (tests, custom networks).
+    A new run goes to ``config.out``; ``resume`` continues the run directory given, from its
+    newest checkpoint that verifies (``config`` defaults to the run's own; ``overrides`` such as
+    ``steps=`` apply on top). ``backbone`` injects a feature extractor
+    ``f(images, layers) -> {layer: features}`` instead of building ``config.backbone``.
+    SIGINT/SIGTERM checkpoint the current step and exit 130/143 with the resume command; a
+    NaN/Inf loss stops the run, keeping the last good checkpoint.
     """
-    from ganstyle.torch_utils import check_precision, resolve_device, seed_everything
+    from ganstyle.torch_utils import resolve_device, resolve_precision
 
+    if resume is not None:
+        if not Path(resume).is_dir():
+            raise GanstyleError(f"--resume {resume}: no such run directory")
+        overrides["out"] = str(resume)
     if config is None:
-        config = StyleTrainConfig()
+        config = read_model_config(resume) if resume is not None else StyleTrainConfig()
     elif isinstance(config, Mapping):
         config = from_dict(StyleTrainConfig, dict(config))
-    if overrides:
-        config = dataclasses.replace(config, **overrides)
+    config = dataclasses.replace(config, **overrides)
     cfg = resolve_defaults(config)
     validate(cfg)
     dist = distributed.setup(resolve_device(cfg.device))  # a world of one unless launched by torchrun
-    device = dist.device
-    check_precision(cfg.precision, device)
-    dist.local_batch(cfg.batch_size)  # --batch-size is global; it must split over the processes
-    out = Path(cfg.out)
-    ckpt_dir = out / "checkpoints"
-    resume_stem = newest_valid_checkpoint(ckpt_dir, require=("step", "rng", "optimizer")) if cfg.resume else None
-    if not cfg.resume and (list(ckpt_dir.glob("step_*.json")) or (out / "final.json").exists()):
-        raise GanstyleError(f"--out {out}: already holds a trained model; pass --resume to continue it "
-                            "or choose another --out")
+    run = RunDir.open(cfg.out, resume=resume is not None, command="ganstyle train-style",
+                      keep_checkpoints=cfg.keep_checkpoints, is_main=dist.is_main)
+    try:
+        if cfg.tensorboard:
+            run.enable_tensorboard()
+        # The concrete precision is per machine; config.toml keeps the request (e.g. auto).
+        precision = resolve_precision(cfg.precision, dist.device, warn=lambda m: print(m, file=sys.stderr))
+        trainer = _StyleTrainer(cfg, dist, run, precision, backbone, resuming=resume is not None,
+                                announce=progress and dist.is_main)
+        if cfg.precision == "auto" and progress and dist.is_main:  # said once the inputs have been checked
+            print(f"precision: auto -> {precision} on {dist.device.type}", file=sys.stderr)
+        if resume is not None:
+            loaded = run.load_latest(require=("step", "rng", "optimizer"))
+            if loaded is None:
+                raise GanstyleError(f"--resume {run.path}: no checkpoint found in {run.checkpoints}")
+            trainer.load(*loaded[:2])
+            run.truncate_logs(trainer.step)
+        run.write_config(trainer.cfg, header=f"ganstyle train-style --method {cfg.method}: resolved settings")
+        trainer.train(progress)
+    finally:
+        run.close()
+    return run.path
 
-    gen = seed_everything(cfg.seed)
-    content = ImageSource(cfg.content_dir, crop=cfg.image_size, load_size=cfg.load_size, max_images=cfg.max_images)
-    styles = None
-    if cfg.method == "adain":
-        styles = ImageSource(cfg.style_dir, crop=cfg.image_size, load_size=cfg.load_size,
-                             max_images=cfg.max_images, flag="--style-dir")
-    if backbone is None:
-        with dist.main_first():  # rank 0 fetches the weights, the others then read its cache
-            backbone = build_training_backbone(cfg, device, announce=progress and dist.is_main)
-        cfg.backbone = resolved_backbone_name(backbone, cfg.backbone)
-    if isinstance(backbone, nn.Module):
-        backbone.to(device).eval().requires_grad_(False)
-        fingerprint = backbone_fingerprint(backbone)
-        if resume_stem is not None and cfg.backbone_fingerprint and fingerprint != cfg.backbone_fingerprint:
-            raise GanstyleError(f"--out {out}: the run was trained with another backbone "
-                                f"({cfg.backbone_fingerprint}); resume with the same --backbone/--weights")
-        cfg.backbone_fingerprint = fingerprint
-    cfg = resolve_layers(cfg, backbone)
 
-    if cfg.method == "fast":
-        from ganstyle.style.fast import FastMethod
+class _StyleTrainer:
+    """The state of one training run (data, backbone, network, optimiser) and its loop."""
 
-        method: Method = FastMethod(cfg, backbone, device)
-    else:
-        from ganstyle.style.adain import AdaINMethod
+    def __init__(self, cfg: StyleTrainConfig, dist, run: RunDir, precision: str, backbone, *, resuming: bool,
+                 announce: bool):
+        from ganstyle.style.backbones import build_backbone
+        from ganstyle.torch_utils import seed_everything
 
-        method = AdaINMethod(cfg, backbone, device)
-    net = method.net.to(device)
-    if cfg.channels_last:
-        net.to(memory_format=torch.channels_last)
-    train_net = dist.wrap(net)  # DDP under torchrun; saving and previews use the plain net
-    dist.seed_private_rngs(cfg.seed)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
-    start = 0
-    if resume_stem is not None:
-        tensors, state = load_checkpoint(resume_stem)
-        net.load_state_dict(sub_state_dict(tensors, "net"))
-        opt.load_state_dict(state["optimizer"])
+        self.dist, self.run, self.device = dist, run, dist.device
+        method: NetworkMethod = get_method(cfg.method, trainable=True)
+        dist.local_batch(cfg.batch_size)  # --batch-size is global; it must split over the processes
+        self.gen = seed_everything(cfg.seed)
+        self.content = ImageSource(cfg.content_dir, crop=cfg.image_size, load_size=cfg.load_size,
+                                   max_images=cfg.max_images)
+        self.styles = None
+        if method.style_folder:
+            self.styles = ImageSource(cfg.style_dir, crop=cfg.image_size, load_size=cfg.load_size,
+                                      max_images=cfg.max_images, flag="--style-dir")
+        if backbone is None:
+            with dist.main_first():  # rank 0 fetches the weights, the others then read its cache
+                backbone = build_backbone(cfg.backbone, cfg.weights, pooling=cfg.pooling, seed=cfg.seed,
+                                          device=self.device, announce=announce)
+            cfg.backbone = getattr(backbone, "name", cfg.backbone)
+        if isinstance(backbone, nn.Module):
+            backbone.to(self.device).eval().requires_grad_(False)
+            fingerprint = backbone_fingerprint(backbone)
+            if resuming and cfg.backbone_fingerprint and fingerprint != cfg.backbone_fingerprint:
+                raise GanstyleError(f"--resume {cfg.out}: the run was trained with another backbone "
+                                    f"({cfg.backbone_fingerprint}); resume with the same --backbone/--weights")
+            cfg.backbone_fingerprint = fingerprint
+        self.cfg = cfg = resolve_layers(cfg, backbone)
+        self.objective = method.objective(dataclasses.replace(cfg, precision=precision), backbone, self.device)
+        self.net = self.objective.net.to(self.device)
+        if cfg.channels_last:
+            self.net.to(memory_format=torch.channels_last)
+        self.train_net = dist.wrap(self.net)  # DDP under torchrun; saving and previews use the plain net
+        dist.seed_private_rngs(cfg.seed)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
+        self.step = 0
+        self.preview_content = self.content.center(4).to(self.device)
+        self.preview_style = None
+        if self.styles is not None:  # pair every preview content image with a style, cycling the styles
+            some = self.styles.center(4)
+            self.preview_style = some[torch.arange(len(self.preview_content)) % len(some)].to(self.device)
+
+    def load(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+        self.net.load_state_dict(sub_state_dict(tensors, "net"))
+        self.opt.load_state_dict(state["optimizer"])
         if state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        restore_rng_state(state["rng"], {"data": gen})
-        start = int(state["step"])
-        dist.seed_private_rngs(cfg.seed, start)  # the checkpoint holds rank 0's generators
-        if dist.is_main:
-            truncate_csv(out / "metrics.csv", start)
-    if dist.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        write_config(out / "config.toml", cfg, header=f"ganstyle train-style --method {cfg.method}: resolved settings")
+            self.scaler.load_state_dict(state["scaler"])
+        restore_rng_state(state["rng"], {"data": self.gen})
+        self.step = int(state["step"])
+        self.dist.seed_private_rngs(self.cfg.seed, self.step)  # the checkpoint holds rank 0's generators
 
-    preview_content = content.center(4).to(device)
-    preview_style = None
-    if styles is not None:  # pair every preview content image with a style, cycling the styles
-        some = styles.center(4)
-        preview_style = some[torch.arange(len(preview_content)) % len(some)].to(device)
-
-    def save(step: int, stem: Path, resumable: bool = True) -> None:
-        state: dict[str, Any] = {"step": step, "method": cfg.method, "config": to_dict(cfg)}
+    def state(self, resumable: bool = True) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        state: dict[str, Any] = {"step": self.step, "method": self.cfg.method, "config": to_dict(self.cfg)}
         if resumable:
-            state.update(optimizer=opt.state_dict(), rng=capture_rng_state({"data": gen}),
-                         scaler=scaler.state_dict() if scaler.is_enabled() else {})
-        save_checkpoint(stem, {f"net.{k}": v for k, v in net.state_dict().items()}, state)
+            state.update(optimizer=self.opt.state_dict(), rng=capture_rng_state({"data": self.gen}),
+                         scaler=self.scaler.state_dict() if self.scaler.is_enabled() else {})
+        return {f"net.{k}": v for k, v in self.net.state_dict().items()}, state
 
-    def sample(step: int) -> None:
+    def sample(self) -> None:
+        self.net.eval()
         with torch.no_grad():
-            grid = method.preview(preview_content, preview_style)
-        save_grid(grid, out / "samples" / f"step_{step:08d}.png", nrow=grid.shape[0] // len(preview_content),
-                  value_range=(0, 1))
+            grid = self.objective.preview(self.preview_content, self.preview_style)
+        self.run.save_images(self.step, grid * 2 - 1, nrow=grid.shape[0] // len(self.preview_content))
+        self.net.train()
 
-    rows: list[dict[str, Any]] = []
-    t0, last_log = time.perf_counter(), start
-    net.train()
-    for step in range(start + 1, cfg.steps + 1):
-        for group in opt.param_groups:
-            group["lr"] = _lr(cfg, step - 1)
+    def train_step(self) -> dict[str, torch.Tensor]:
+        cfg, dist, device = self.cfg, self.dist, self.device
+        for group in self.opt.param_groups:
+            group["lr"] = _lr(cfg, self.step)
         # Every rank draws the global batch's crops from the shared stream and keeps its slice.
-        c = distributed.pin_to_device(dist.shard(content.sample(cfg.batch_size, gen)), device)
-        s = distributed.pin_to_device(dist.shard(styles.sample(cfg.batch_size, gen)), device) if styles is not None else None
+        c = distributed.pin_to_device(dist.shard(self.content.sample(cfg.batch_size, self.gen)), device)
+        s = None
+        if self.styles is not None:
+            s = distributed.pin_to_device(dist.shard(self.styles.sample(cfg.batch_size, self.gen)), device)
         if cfg.channels_last:
             c = c.contiguous(memory_format=torch.channels_last)
-        with distributed.swapped(method, "net", train_net):
-            losses = method.losses(c, s)
-        loss = losses["total"]
-        if not torch.isfinite(loss):
-            raise GanstyleError(f"training diverged at step {step} (loss {float(loss)}); lower --lr or the loss weights")
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        if step % cfg.log_every == 0 or step == cfg.steps:
-            logged = {k: v.detach().float().clone() for k, v in losses.items()}
-            dist.mean_(list(logged.values()))  # the global batch's losses, as one process would log them
-            now = time.perf_counter()
-            row = {"step": step, **{k: float(v) for k, v in logged.items()}, "lr": _lr(cfg, step - 1),
-                   "sec_per_step": (now - t0) / max(step - last_log, 1)}
-            t0, last_log = now, step
-            rows.append(row)
-            if progress and dist.is_main:
-                print(f"step {step}/{cfg.steps}  " + "  ".join(f"{k} {float(v):.4g}" for k, v in logged.items()),
-                      file=sys.stderr)
-        if not dist.is_main:
-            continue
-        if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step != cfg.steps:
-            append_csv(out / "metrics.csv", rows)
-            rows = []
-            save(step, checkpoint_stem(ckpt_dir, step))
-            prune_checkpoints(ckpt_dir, cfg.keep_checkpoints)
-        if cfg.sample_every and step % cfg.sample_every == 0 and step != cfg.steps:
-            net.eval()
-            sample(step)
-            net.train()
-    if not dist.is_main:
-        return out
-    append_csv(out / "metrics.csv", rows)
-    net.eval()
-    save(cfg.steps, checkpoint_stem(ckpt_dir, cfg.steps))
-    prune_checkpoints(ckpt_dir, cfg.keep_checkpoints)
-    save(cfg.steps, out / "final", resumable=False)
-    sample(cfg.steps)
-    plot_columns(out / "metrics.csv", out / "losses.png",
-                 [k for k in ("total", "content", "style", "tv") if k], logy=True,
-                 title=f"{cfg.method} style training")
-    return out
+        with distributed.swapped(self.objective, "net", self.train_net):
+            losses = self.objective.losses(c, s)
+        # Checked before the update, so the weights (and any later checkpoint) stay finite.
+        self.run.check_finite({"total": float(losses["total"].detach())}, self.step + 1,
+                              hint="lower --lr or the loss weights")
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(losses["total"]).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        self.step += 1
+        return losses
+
+    def log(self, losses: dict[str, torch.Tensor], seconds: float, steps: int, progress: bool) -> None:
+        logged = {k: v.detach().float().clone() for k, v in losses.items()}
+        self.dist.mean_(list(logged.values()))  # the global batch's losses, as one process would log them
+        self.run.log({"step": self.step, **{k: float(v) for k, v in logged.items()}, "lr": _lr(self.cfg, self.step - 1),
+                      "sec_per_step": seconds / max(steps, 1)})
+        if progress and self.dist.is_main:
+            print(f"step {self.step}/{self.cfg.steps}  " + "  ".join(f"{k} {float(v):.4g}" for k, v in logged.items()),
+                  file=sys.stderr)
+
+    def train(self, progress: bool) -> None:
+        cfg, run = self.cfg, self.run
+        t0, last_log = time.perf_counter(), self.step
+        self.net.train()
+        with run.stop_signals():
+            while self.step < cfg.steps:
+                losses = self.train_step()
+                stopping = self.dist.agree_to_stop(run.stop_requested)  # all ranks stop at the same step
+                final = self.step == cfg.steps
+                if self.step % cfg.log_every == 0 or final or stopping:
+                    self.log(losses, time.perf_counter() - t0, self.step - last_log, progress)
+                    t0, last_log = time.perf_counter(), self.step
+                if (cfg.ckpt_every and self.step % cfg.ckpt_every == 0) or final or stopping:
+                    run.save_checkpoint(self.step, *self.state())
+                if (cfg.sample_every and self.step % cfg.sample_every == 0) or final:
+                    self.sample()
+                if stopping:
+                    run.finish_stop(self.step)  # raises RunInterrupted (exit 130/143) after a signal
+                    return
+        if self.dist.is_main:
+            self.net.eval()
+            save_checkpoint(run.path / "final", *self.state(resumable=False))
+            run.plot_losses(["total", "content", "style", "tv"], title=f"{cfg.method} style training")

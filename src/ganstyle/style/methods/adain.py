@@ -16,6 +16,7 @@ style works at inference without retraining, which also allows the paper's contr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -23,11 +24,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganstyle.config import field
 from ganstyle.errors import GanstyleError
+from ganstyle.style import color
 from ganstyle.style.color import match_color_histogram
-from ganstyle.style.fast import UpsampleConv
+from ganstyle.style.inputs import ImageLike, as_tensor, load_mask
+from ganstyle.style.methods.base import NetworkConfig, NetworkMethod, Stylized, TrainingObjective
+from ganstyle.style.methods.fast import UpsampleConv, check_image, stats_image
 
 EPS = 1e-5
+# Huang & Belongie: the encoder ends at relu4_1; style statistics at relu1_1 ... relu4_1.
+CONTENT_LAYERS = ["relu4_1"]
+STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
 
 
 class Decoder(nn.Module):
@@ -161,11 +169,10 @@ def _receptive_radius(model, device: torch.device) -> int:
     """Receptive radius of encoder + decoder, measured once per model (AdaIN itself is per-pixel
     once its statistics are fixed, so it does not widen it)."""
     from ganstyle.style.tiling import measure_receptive_radius
-    from ganstyle.style.train import ADAIN_CONTENT_LAYERS
 
     key = (str(model.path), model.step, str(device))
     if key not in _RADIUS_CACHE:
-        layer = ADAIN_CONTENT_LAYERS[0]
+        layer = CONTENT_LAYERS[0]
 
         def forward(x: torch.Tensor) -> torch.Tensor:
             return model.net(model.encoder(x, [layer])[layer], list(x.shape[-2:]))
@@ -179,12 +186,6 @@ def _receptive_radius(model, device: torch.device) -> int:
         _RADIUS_CACHE[key] = radius + ENCODER_STRIDE  # margin for the pooling phase of other tiles
     return _RADIUS_CACHE[key]
 
-
-
-def _as_batch(img: torch.Tensor, what: str) -> torch.Tensor:
-    from ganstyle.style.fast import check_image
-
-    return check_image(img, what)
 
 
 def _prepare_masks(mask, n_styles: int, size: Sequence[int]) -> torch.Tensor | None:
@@ -212,7 +213,7 @@ def _prepare_masks(mask, n_styles: int, size: Sequence[int]) -> torch.Tensor | N
 
 def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence[torch.Tensor], model_dir: str | Path,
                   alpha: float = 1.0, weights: Sequence[float] | None = None, preserve_color: bool = False,
-                  mask=None, *, device: str | torch.device = "auto", precision: str = "fp32",
+                  mask=None, *, device: str | torch.device = "auto", precision: str = "auto",
                   tile: int | None = None, style_size: int | None = 512) -> torch.Tensor:
     """Stylise a (3, H, W) image in [0, 1] with one or more style images; returns (3, H, W) in [0, 1].
 
@@ -223,32 +224,30 @@ def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence
     twice the encoder-decoder's receptive radius and are normalised with the whole image's
     feature statistics (from a downscaled copy if even that does not fit).
     """
-    from ganstyle.style.fast import stats_image
     from ganstyle.style.losses import mean_std
     from ganstyle.style.tiling import choose_tile, max_tile_pixels, overlap_for, tiled_apply
-    from ganstyle.style.train import ADAIN_CONTENT_LAYERS, load_style_model
-    from ganstyle.torch_utils import autocast, check_precision, resolve_device
+    from ganstyle.torch_utils import autocast, resolve_device, resolve_precision
 
     if not 0.0 <= float(alpha) <= 1.0:
         raise GanstyleError(f"--alpha {alpha}: must be between 0 (content) and 1 (full style)")
     dev = resolve_device(str(device)) if not isinstance(device, torch.device) else device
-    check_precision(precision, dev)
-    model = load_style_model(model_dir, device=dev, expect="adain")
+    precision = resolve_precision(precision, dev, warn=None)
+    model = ADAIN.load(model_dir, dev)
     encoder, decoder = model.encoder, model.net
-    layer = ADAIN_CONTENT_LAYERS[0]
+    layer = CONTENT_LAYERS[0]
     styles = [style_imgs] if isinstance(style_imgs, torch.Tensor) and style_imgs.dim() == 3 else list(style_imgs)
     if not styles:
         raise GanstyleError("--style: give at least one style image")
     weights = check_weights(weights, len(styles))
     if weights is not None and mask is not None:
         raise GanstyleError("--style-blend and --mask cannot be combined: masks already say which style goes where")
-    x = _as_batch(content_img, "content image")
+    x = check_image(content_img, "content image")
     h, w = x.shape[-2:]
     masks = _prepare_masks(mask, len(styles), (h, w))
 
     style_stats = []
     for i, s in enumerate(styles):
-        s = _as_batch(s, f"style image {i + 1}")
+        s = check_image(s, f"style image {i + 1}")
         if style_size and max(s.shape[-2:]) > style_size:
             scale = style_size / max(s.shape[-2:])
             s = F.interpolate(s, size=(max(8, round(s.shape[2] * scale)), max(8, round(s.shape[3] * scale))),
@@ -301,7 +300,7 @@ def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence
 # ---------------------------------------------------------------------------- training
 
 
-class AdaINMethod:
+class AdaINObjective(TrainingObjective):
     """The paper's objective: content loss at relu4_1 against the AdaIN target, plus the
     style loss on channel means and stds at relu1_1 ... relu4_1."""
 
@@ -350,3 +349,59 @@ class AdaINMethod:
         with self.autocast():
             out = self.net(t, list(content.shape[-2:])).float().clamp(0, 1)
         return torch.stack([content, style, out], dim=1).flatten(0, 1).cpu()
+
+
+# ---------------------------------------------------------------------------- the method
+
+
+@dataclass
+class AdaINConfig(NetworkConfig):
+    alpha: float = field(1.0, help="style strength, 0 (content) .. 1 (full style)")
+    style_blend: list[float] = field([], help="one weight per style image (default: equal)")
+    mask: list[str] = field([], help="one grayscale mask image per style saying where it applies")
+    style_size: int = field(512, help="style images are downscaled to this long side")
+
+
+class AdaINMethod(NetworkMethod):
+    name = "adain"
+    summary = "a network for any style image (milliseconds)"
+    config_class = AdaINConfig
+    style_folder = True
+    load_scale = 2
+    train_defaults = {"width": 64, "lr": 1e-4, "style_weight": 10.0, "content_weight": 1.0, "tv_weight": 0.0,
+                      "content_layers": CONTENT_LAYERS, "load_size": 0, "batch_size": 8, "steps": 160000,
+                      "lr_decay": 5e-5}
+
+    def loss_layers(self, cfg, layer_names: set[str]) -> tuple[list[str], list[str]]:
+        if cfg.content_layers and list(cfg.content_layers) != CONTENT_LAYERS:
+            raise GanstyleError(f"--content-layers: AdaIN's encoder ends at {CONTENT_LAYERS[0]}; "
+                                "leave --content-layers unset")
+        return CONTENT_LAYERS, STYLE_LAYERS
+
+    def objective(self, cfg, backbone, device: torch.device) -> AdaINObjective:
+        return AdaINObjective(cfg, backbone, device)
+
+    def load_encoder(self, cfg, device: torch.device) -> nn.Module:
+        return build_encoder(cfg, device)
+
+    def build_net(self, cfg, encoder: nn.Module | None) -> Decoder:
+        return Decoder(encoder.channels[CONTENT_LAYERS[0]], cfg.width)
+
+    def stylize(self, content: ImageLike, styles: Sequence[ImageLike], config: AdaINConfig, *,
+                alpha_mode: str = "white", backbone_net=None, intermediate=None) -> Stylized:
+        cfg = config
+        if not 0.0 <= cfg.alpha <= 1.0:
+            raise GanstyleError(f"--alpha {cfg.alpha}: must be between 0 (content) and 1 (full style)")
+        content_img, content_alpha = self.load_content(content, styles, cfg, alpha_mode, 8)
+        style_imgs = [as_tensor(s, f"style {i + 1}") for i, s in enumerate(styles)]
+        masks = [load_mask(m, i) for i, m in enumerate(cfg.mask)] or None
+        # The network's own preserve_color matches the style's colour histogram to the content.
+        result = stylize_adain(content_img, style_imgs, cfg.model, alpha=cfg.alpha, weights=cfg.style_blend or None,
+                               preserve_color=cfg.preserve_color == "histogram", mask=masks,
+                               style_size=cfg.style_size, device=cfg.device, precision=cfg.precision, tile=cfg.tile)
+        if cfg.preserve_color == "luminance":
+            result = color.combine_luminance(result, content_img)
+        return Stylized(result, content_alpha)
+
+
+ADAIN = AdaINMethod()

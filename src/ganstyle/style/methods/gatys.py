@@ -28,18 +28,20 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from ganstyle import torch_utils
 from ganstyle.config import field
 from ganstyle.errors import GanstyleError
 from ganstyle.io.images import save_image
 from ganstyle.style import color
-from ganstyle.style.backbones import FeatureBackbone, build_backbone
-from ganstyle.style.losses import content_loss, gram_matrix, tv_loss
-from ganstyle.torch_utils import autocast, available_memory, check_precision, resolve_device
+from ganstyle.style.backbones import BACKBONE_CHOICES, POOLINGS, FeatureBackbone, build_backbone
+from ganstyle.style.inputs import ImageLike, is_path, load_content, load_style, native_hw, output_size, resize_image
+from ganstyle.style.losses import content_loss, gram_matrix, style_loss, tv_loss
+from ganstyle.style.methods.base import COLOR_MODES, StyleMethod, Stylized, check_size
+from ganstyle.torch_utils import PRECISIONS, autocast, resolve_device, resolve_precision
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 INITS = ("content", "style", "noise")
 OPTIMIZERS = ("lbfgs", "adam")
-COLOR_MODES = ("none", "luminance", "histogram")
 
 
 @dataclass
@@ -57,16 +59,16 @@ class GatysConfig:
     style_blend: list[float] = field([], help="one weight per style image (default: equal)")
     style_scale: float = field(1.0, help="style image size relative to the output (long side)")
     optimizer: str = field("adam", help="adam (steady) or lbfgs (fewer steps on smooth problems, more memory)", choices=OPTIMIZERS)
-    lr: float = field(0.0, help="learning rate (default: 0.03 for adam on [0,1] pixels, 1.0 for lbfgs)")
+    lr: float = field(0.0, help="learning rate (0: 0.03 for adam on [0,1] pixels, 1.0 for lbfgs)")
     init: str = field("content", help="starting image", choices=INITS)
     preserve_color: str = field("none", help="keep the content's colours: luminance-only transfer, or match the style's colour histogram to the content", choices=COLOR_MODES)
-    backbone: str = field("auto", help="feature network: vgg19 (needs weights), random (no download) or auto", choices=("auto", "vgg19", "random"))
+    backbone: str = field("auto", help="feature network: vgg19 (needs weights), random (no download) or auto", choices=BACKBONE_CHOICES)
     weights: str | None = field(None, help="local VGG-19 weights file (.pth or .safetensors)")
-    pooling: str = field("avg", help="pooling in the backbone (avg gives smoother results)", choices=("max", "avg"))
+    pooling: str = field("avg", help="pooling in the backbone (avg gives smoother results)", choices=POOLINGS)
     save_every: int = field(0, help="write the current image every K steps (0: never)")
     seed: int = field(0, help="random seed (noise init, random backbone)")
     device: str = field("auto", help="auto, cpu, cuda or cuda:N")
-    precision: str = field("fp32", help="fp32, bf16 (fast on recent CPUs) or fp16 (CUDA)", choices=("fp32", "bf16", "fp16"))
+    precision: str = field("auto", help="auto = bf16 where the hardware runs it natively, else fp32; fp16 needs CUDA", choices=PRECISIONS)
     progress: bool = field(True, help="show a progress bar with the losses")
 
 
@@ -79,12 +81,6 @@ class GatysResult:
 
 
 # ---------------------------------------------------------------------------- sizes and memory
-
-
-def output_size(content_hw: tuple[int, int], long_side: int) -> tuple[int, int]:
-    h, w = content_hw
-    s = long_side / max(h, w)
-    return max(1, round(h * s)), max(1, round(w * s))
 
 
 def scale_sizes(full: tuple[int, int], scales: int) -> list[tuple[int, int]]:
@@ -117,7 +113,7 @@ def estimate_peak_bytes(backbone: FeatureBackbone, hw: tuple[int, int], layers: 
 def check_memory(backbone: FeatureBackbone, hw: tuple[int, int], layers: Sequence[str], device: torch.device,
                  precision: str = "fp32", flag: str = "--size") -> None:
     need = estimate_peak_bytes(backbone, hw, layers, precision)
-    have = available_memory(device, unknown=1 << 50)
+    have = torch_utils.available_memory(device, unknown=1 << 50)
     if need > 0.85 * have:
         gib = 1024**3
         raise GanstyleError(
@@ -128,16 +124,6 @@ def check_memory(backbone: FeatureBackbone, hw: tuple[int, int], layers: Sequenc
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def _resize(image: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
-    """(3, H, W) or (B, 3, H, W) -> same at ``hw`` (antialiased when shrinking)."""
-    batch = image.dim() == 4
-    x = image if batch else image.unsqueeze(0)
-    if tuple(x.shape[-2:]) != tuple(hw):
-        shrink = hw[0] < x.shape[-2] or hw[1] < x.shape[-1]
-        x = F.interpolate(x, size=hw, mode="bicubic", align_corners=False, antialias=shrink).clamp(0, 1)
-    return x if batch else x[0]
 
 
 MIN_SIDE = 16  # relu5_1 sits four poolings deep
@@ -161,8 +147,7 @@ def _normalised_weights(values: Sequence[float], n: int, what: str) -> list[floa
 
 
 def validate_config(cfg: GatysConfig, n_styles: int) -> None:
-    if cfg.size < 8:
-        raise GanstyleError(f"--size: {cfg.size} is too small (at least 8 pixels)")
+    check_size(cfg.size, MIN_SIDE)
     if cfg.iterations < 0:
         raise GanstyleError("--iterations must be >= 0")
     if cfg.scales < 1:
@@ -180,8 +165,9 @@ def validate_config(cfg: GatysConfig, n_styles: int) -> None:
         raise GanstyleError("--save-every must be >= 0")
 
 
-class _Objective:
-    """Content + style + TV loss at one scale, targets computed once."""
+class GatysLoss:
+    """Content + style + TV loss at one scale, targets computed once. Each term is relative to
+    its own target's magnitude (see the module docstring)."""
 
     def __init__(self, net: FeatureBackbone, cfg: GatysConfig, content: torch.Tensor,
                  styles: Sequence[torch.Tensor], device: torch.device):
@@ -198,7 +184,6 @@ class _Objective:
                 for n in cfg.style_layers:
                     grams[n] = grams[n] + b * gram_matrix(feats[n])
         self.gram_targets = grams
-        # Relative errors: each target's mean square sets the scale of its term.
         self.content_scale = 1.0 / self.content_target.pow(2).mean().clamp_min(1e-12).item()
         self.style_scales = {n: w / grams[n].pow(2).mean().clamp_min(1e-20).item()
                              for n, w in zip(cfg.style_layers, layer_w)}
@@ -212,8 +197,7 @@ class _Objective:
     def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         feats = self._features(image, self.layers)
         c = content_loss(feats[self.cfg.content_layer], self.content_target) * self.content_scale
-        s = sum(F.mse_loss(gram_matrix(feats[n]), self.gram_targets[n]) * self.style_scales[n]
-                for n in self.cfg.style_layers)
+        s = style_loss(feats, self.gram_targets, self.style_scales)
         t = tv_loss(image) * self.tv_scale
         total = self.cfg.content_weight * c + self.cfg.style_weight * s + self.cfg.tv_weight * t
         parts = {"content": c.detach().item(), "style": float(s.detach()), "tv": t.detach().item(),
@@ -226,7 +210,7 @@ def _initial_image(cfg: GatysConfig, content: torch.Tensor, styles: Sequence[tor
     if cfg.init == "content":
         return content.clone()
     if cfg.init == "style":
-        return _resize(styles[0], tuple(content.shape[-2:]))
+        return resize_image(styles[0], tuple(content.shape[-2:]))
     noise = torch.rand(content.shape, generator=generator)
     return (0.5 + 0.25 * (noise - 0.5)).to(content)  # soft grey noise: no saturated pixels to undo
 
@@ -251,7 +235,7 @@ def run_gatys(content: torch.Tensor, styles: Sequence[torch.Tensor], config: Gat
             what = "content" if i == 0 else f"style {i}"
             raise GanstyleError(f"{what} image must be a (3, H, W) tensor, got shape {tuple(img.shape)}")
     device = resolve_device(cfg.device)
-    check_precision(cfg.precision, device)
+    cfg.precision = resolve_precision(cfg.precision, device, warn=lambda m: print(m, file=sys.stderr))
     net = backbone if backbone is not None else build_backbone(
         cfg.backbone, cfg.weights, pooling=cfg.pooling, seed=cfg.seed, device=device)
     net = net.to(device)
@@ -268,7 +252,7 @@ def run_gatys(content: torch.Tensor, styles: Sequence[torch.Tensor], config: Gat
 
     content = content.float().cpu()
     styles = [s.float().cpu() for s in styles]
-    full_content = _resize(content, full)
+    full_content = resize_image(content, full)
     if cfg.preserve_color == "histogram":
         styles = [color.match_color_histogram(s, full_content) for s in styles]
     elif cfg.preserve_color == "luminance":
@@ -287,18 +271,18 @@ def run_gatys(content: torch.Tensor, styles: Sequence[torch.Tensor], config: Gat
         bar = tqdm(total=total_steps, desc="gatys", unit="it", file=sys.stderr, dynamic_ncols=True)
     try:
         for level, (hw, steps) in enumerate(zip(sizes, steps_per_scale)):
-            c_img = _resize(content, hw).to(device)
+            c_img = resize_image(content, hw).to(device)
             long_side = max(1, round(max(hw) * cfg.style_scale))
             s_imgs = []
             for s in styles:
                 s_hw = output_size(tuple(s.shape[-2:]), long_side)
                 _check_min_side(s_hw, "--style-scale", "style image")
-                s_imgs.append(_resize(s, s_hw).to(device))
-            objective = _Objective(net, cfg, c_img, s_imgs, device)
+                s_imgs.append(resize_image(s, s_hw).to(device))
+            objective = GatysLoss(net, cfg, c_img, s_imgs, device)
             if image is None:
                 image = _initial_image(cfg, c_img.cpu(), [s.cpu() for s in s_imgs], generator).to(device)
             else:
-                image = _resize(image, hw)
+                image = resize_image(image, hw)
             image = _optimise(objective, image.unsqueeze(0), cfg, steps, level, history, bar, intermediate,
                               callback).detach()[0]
     finally:
@@ -310,7 +294,7 @@ def run_gatys(content: torch.Tensor, styles: Sequence[torch.Tensor], config: Gat
     return GatysResult(result, history, time.perf_counter() - start, sizes)
 
 
-def _optimise(objective: _Objective, image: torch.Tensor, cfg: GatysConfig, steps: int, level: int,
+def _optimise(objective: GatysLoss, image: torch.Tensor, cfg: GatysConfig, steps: int, level: int,
               history: list[dict], bar, intermediate, callback) -> torch.Tensor:
     image = image.detach().clone().requires_grad_(True)
     if steps == 0:
@@ -355,3 +339,33 @@ def _optimise(objective: _Objective, image: torch.Tensor, cfg: GatysConfig, step
     with torch.no_grad():
         image.clamp_(0, 1)
     return image
+
+
+# ---------------------------------------------------------------------------- the method
+
+
+class GatysMethod(StyleMethod):
+    name = "gatys"
+    summary = "optimise the image itself (any style, best quality, minutes)"
+    config_class = GatysConfig
+
+    def stylize(self, content: ImageLike, styles: Sequence[ImageLike], config: GatysConfig, *,
+                alpha_mode: str = "white", backbone_net: FeatureBackbone | None = None,
+                intermediate: str | None = None) -> Stylized:
+        cfg = config
+        validate_config(cfg, len(styles))
+        device = resolve_device(cfg.device)
+        backbone = backbone_net
+        if backbone is None:
+            backbone = build_backbone(cfg.backbone, cfg.weights, pooling=cfg.pooling, seed=cfg.seed, device=device)
+        layers = list(dict.fromkeys(list(cfg.style_layers) + [cfg.content_layer]))
+        # Refuse an output too large for memory before any image is decoded at that size.
+        check_memory(backbone, output_size(native_hw(content), cfg.size), layers, device, cfg.precision, flag="--size")
+        style_long = max(8, round(cfg.size * cfg.style_scale))
+        for s in styles:
+            check_memory(backbone, output_size(native_hw(s), style_long), layers, device, cfg.precision,
+                         flag="--style-scale")
+        content_img, content_alpha = load_content(content, alpha_mode, cfg.size)
+        style_imgs = [load_style(s, i, style_long if is_path(s) else None) for i, s in enumerate(styles)]
+        result = run_gatys(content_img, style_imgs, cfg, backbone=backbone, intermediate=intermediate)
+        return Stylized(result.image, content_alpha)

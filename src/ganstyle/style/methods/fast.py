@@ -18,14 +18,18 @@ copy when even that does not fit) and frozen, so that all tiles are normalised a
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ganstyle.errors import GanstyleError
+from ganstyle.style import color
+from ganstyle.style.inputs import ImageLike
+from ganstyle.style.methods.base import NetworkConfig, NetworkMethod, Stylized, TrainingObjective
 
 MIN_SIDE = 8  # reflection padding of the 9x9 input conv needs a few pixels per side
 
@@ -227,7 +231,7 @@ def stats_image(x: torch.Tensor, max_pixels: int) -> torch.Tensor:
 
 
 def stylize_fast(content_img: torch.Tensor, model_dir: str | Path, *, device: str | torch.device = "auto",
-                 precision: str = "fp32", tile: int | None = None, channels_last: bool | None = None) -> torch.Tensor:
+                 precision: str = "auto", tile: int | None = None, channels_last: bool | None = None) -> torch.Tensor:
     """Stylise a (3, H, W) image in [0, 1] with a trained fast model; returns (3, H, W) in [0, 1].
 
     ``tile``: None tiles automatically when the image does not fit in free memory, 0 never
@@ -235,12 +239,11 @@ def stylize_fast(content_img: torch.Tensor, model_dir: str | Path, *, device: st
     share instance-norm statistics computed on the whole image (downscaled if even that
     does not fit), so a tiled result matches the untiled one.
     """
-    from ganstyle.style.train import load_style_model
-    from ganstyle.torch_utils import check_precision, resolve_device
+    from ganstyle.torch_utils import resolve_device, resolve_precision
 
     dev = resolve_device(str(device)) if not isinstance(device, torch.device) else device
-    check_precision(precision, dev)
-    model = load_style_model(model_dir, device=dev, expect="fast")
+    precision = resolve_precision(precision, dev, warn=None)
+    model = FAST.load(model_dir, dev)
     x = check_image(content_img)
     if channels_last is None:
         channels_last = dev.type == "cuda"
@@ -287,7 +290,7 @@ def _fit_to(image: torch.Tensor, size: int) -> torch.Tensor:
     return image[..., y:y + size, x:x + size]
 
 
-class FastMethod:
+class FastObjective(TrainingObjective):
     """Perceptual losses of Johnson et al.: content (features), style (Gram matrices) and TV."""
 
     def __init__(self, cfg, backbone, device: torch.device):
@@ -323,3 +326,50 @@ class FastMethod:
             out = self.net(content).float().clamp(0, 1)
         s = _fit_to(self.style_image, content.shape[-1]).expand_as(content)
         return torch.stack([content, s, out], dim=1).flatten(0, 1).cpu()
+
+
+# ---------------------------------------------------------------------------- the method
+
+# Johnson et al.: content at relu2_2, style Grams at relu1_2, relu2_2, relu3_3, relu4_3.
+CONTENT_LAYERS = ["relu2_2"]
+STYLE_LAYERS = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
+# The same depths on a backbone that only has each block's first layer (the random one).
+CONTENT_LAYERS_FIRST = ["relu2_1"]
+STYLE_LAYERS_FIRST = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
+
+
+@dataclass
+class FastConfig(NetworkConfig):
+    """``stylize --method fast``: the network settings only (the style is baked into the model)."""
+
+
+class FastMethod(NetworkMethod):
+    name = "fast"
+    summary = "a network trained for one style (milliseconds)"
+    config_class = FastConfig
+    needs_style = takes_style = False
+    train_defaults = {"width": 32, "lr": 1e-3, "style_weight": 1e5, "content_weight": 1.0, "tv_weight": 1.0,
+                      "load_size": 0, "batch_size": 4, "steps": 20000, "lr_decay": 0.0}
+
+    def loss_layers(self, cfg, layer_names: set[str]) -> tuple[list[str], list[str]]:
+        johnson = not layer_names or set(CONTENT_LAYERS + STYLE_LAYERS) <= layer_names
+        return (CONTENT_LAYERS, STYLE_LAYERS) if johnson else (CONTENT_LAYERS_FIRST, STYLE_LAYERS_FIRST)
+
+    def objective(self, cfg, backbone, device: torch.device) -> FastObjective:
+        return FastObjective(cfg, backbone, device)
+
+    def build_net(self, cfg, encoder: nn.Module | None) -> TransformNet:
+        return TransformNet(cfg.width, cfg.res_blocks)
+
+    def stylize(self, content: ImageLike, styles: Sequence[ImageLike], config: FastConfig, *,
+                alpha_mode: str = "white", backbone_net=None, intermediate=None) -> Stylized:
+        content_img, content_alpha = self.load_content(content, styles, config, alpha_mode, MIN_SIDE)
+        result = stylize_fast(content_img, config.model, device=config.device, precision=config.precision,
+                              tile=config.tile)
+        if config.preserve_color != "none":
+            # The style is baked into the network, so only the luminance-only variant applies.
+            result = color.combine_luminance(result, content_img)
+        return Stylized(result, content_alpha)
+
+
+FAST = FastMethod()
