@@ -26,7 +26,7 @@ def _transform_net():
     try:  # the style methods moved into a registry package; older layouts keep fast.py beside it
         from ganstyle.style.methods.fast import TransformNet
     except ModuleNotFoundError:
-        from ganstyle.style.fast import TransformNet
+        from ganstyle.style.methods.fast import TransformNet
     return TransformNet(width=32).eval()
 
 

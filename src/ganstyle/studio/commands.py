@@ -118,7 +118,7 @@ def _stamp() -> str:
 def stylize_job(workdir: Path, params: dict) -> tuple[list[str], dict[str, str]]:
     """``ganstyle stylize``: Gatys shows its image every few steps; strength is the style weight
     (Gatys, as a fraction of the default) or alpha (AdaIN)."""
-    from ganstyle.style.gatys import GatysConfig
+    from ganstyle.style.methods.gatys import GatysConfig
 
     _reject_unknown(params, {"content", "styles", "method", "size", "iterations", "strength", "preserve_color",
                              "backbone", "model"})
