@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from ganstyle.cli import main
 from ganstyle.io.checkpoints import list_checkpoints
 from ganstyle.io.images import save_image
-from ganstyle.io.rundir import checkpoint_verifies
+from ganstyle.io.checkpoints import checkpoint_verifies
 from ganstyle.style import train
 from ganstyle.style.methods.fast import FastObjective
 
