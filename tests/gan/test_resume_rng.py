@@ -54,7 +54,9 @@ def test_train_style_resume_records_the_same_rng_states(tmp_path):
         cfg = StyleTrainConfig(method="fast", out=str(tmp_path / name), style=str(tmp_path / "style.png"),
                                content_dir=str(tmp_path / "content"), backbone="random", steps=steps, batch_size=2,
                                image_size=32, style_size=48, width=4, res_blocks=1, log_every=1, sample_every=0,
-                               checkpoint_every=3, device="cpu", resume=resume)
+                               ckpt_every=3, device="cpu", precision="fp32")
+        if resume:
+            return train_style(resume=tmp_path / name, steps=steps, progress=False)
         return train_style(cfg, progress=False)
 
     _fresh_process_globals(101)

@@ -180,7 +180,7 @@ def test_queue_runs_one_job_at_a_time_and_stop_cancel_fail_work(client, studio):
     failed = client.wait_job(failing["id"])
     assert failed["state"] == "failed"
     assert failed["error"] == ("ganstyle stylize: error: --method fast needs --model MODEL_DIR "
-                               "(train one with 'ganstyle train-style')")
+                               "(a model trained with 'ganstyle train-style')")
     assert failed["started"] >= stopped["finished"]
     never = client.get(f"/api/jobs/{cancelled['id']}")[1]
     assert never["state"] == "cancelled" and never["started"] is None
