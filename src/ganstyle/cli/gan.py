@@ -46,6 +46,9 @@ def register(sub) -> None:
                    help="class to draw (class-conditional models)")
     s.add_argument("--per-class", type=int, default=0, metavar="K",
                    help="K samples of every class, one grid row per class (class-conditional models)")
+    s.add_argument("--refine", choices=("drs", "mh"), default=None,
+                   help="correct samples with the run's discriminator: rejection sampling (drs) or Metropolis-Hastings (mh)")
+    s.add_argument("--refine-steps", type=int, default=None, metavar="K", help="--refine mh: proposals per chain (default: 20)")
     s.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     s.add_argument("--batch-size", type=int, default=256, help="samples per forward pass")
     s.set_defaults(func=_sample)
@@ -82,6 +85,6 @@ def _sample(args) -> int:
 
     out = sample(args.source, n=args.n, out=args.out, seed=args.seed, truncation=args.truncation,
                  interpolate=args.interpolate, labels=args.label, device=args.device, batch_size=args.batch_size,
-                 per_class=args.per_class)
+                 per_class=args.per_class, refine=args.refine, refine_steps=args.refine_steps)
     print(f"wrote {out}")
     return 0

@@ -216,7 +216,8 @@ def _save_npz(path: Path, samples: torch.Tensor, labels: torch.Tensor | None) ->
 
 def sample(source, n: int = 64, out: str | Path = "samples.png", *, seed: int = 0, truncation: float | None = None,
            interpolate: int = 0, labels=None, device: str = "cpu", batch_size: int = 256,
-           nrow: int | None = None, per_class: int = 0) -> Path:
+           nrow: int | None = None, per_class: int = 0, refine: str | None = None,
+           refine_steps: int | None = None) -> Path:
     """Draw ``n`` samples from a run/checkpoint (or a :class:`LoadedGenerator`) and write them.
 
     ``out`` decides the form: ``*.png``/``*.jpg`` a grid (2-D data: a scatter plot),
@@ -224,6 +225,8 @@ def sample(source, n: int = 64, out: str | Path = "samples.png", *, seed: int = 
     PNG per image (2-D data: ``points.npz`` + ``scatter.png``). ``interpolate=K`` makes
     rows of K images along great circles between random latent endpoints. ``per_class=K``
     (class-conditional models) draws K samples of every class, one row per class.
+    ``refine="drs"|"mh"`` corrects the samples with the run's discriminator
+    (:mod:`ganstyle.gan.refine`; ``refine_steps``: MH chain length).
     """
     g = source if isinstance(source, LoadedGenerator) else load_generator(source, device)
     out = Path(out)
@@ -246,6 +249,14 @@ def sample(source, n: int = 64, out: str | Path = "samples.png", *, seed: int = 
         if points:
             raise GanstyleError("--interpolate: needs an image model (this run generates 2-D points)")
         samples, nrow = _interpolation(g, n, interpolate, seed, truncation, batch_size, labels)
+    elif refine:
+        from ganstyle.gan.refine import describe, refine_run
+
+        if truncation is not None or labels is not None or per_class:
+            raise GanstyleError("--refine: does not combine with --truncation, --class or --per-class")
+        refined = refine_run(g, n, refine, steps=refine_steps, seed=seed)
+        print(describe(refined, refine))
+        samples = refined.samples
     else:
         if g.num_classes:
             # explicit labels, so that an .npz records which class each sample was drawn for

@@ -80,7 +80,8 @@ class TrainConfig:
     beta1: float | None = field(None, help="Adam beta1 (default: 0.5; 0 with wgan-gp)")
     beta2: float | None = field(None, help="Adam beta2 (default: 0.999; 0.9 with wgan-gp)")
     n_critic: int | None = field(None, help="discriminator updates per generator update (default: 1; 5 with wgan-gp)")
-    ema_decay: float = field(0.999, help="decay of the generator weight average used for samples (0 = no averaging)")
+    ema_decay: float | None = field(None, help="decay of the generator weight average used for samples (0 = no averaging) (default: 0.999)")
+    lr_decay: float | None = field(None, help="fraction of the final steps over which both learning rates fall linearly to 0 (default: 0, constant)")
     # run
     seed: int = field(0, help="random seed (runs are bit-exact on CPU for a given seed)")
     device: str = field("auto", help="auto, cpu, cuda or cuda:N")
@@ -112,7 +113,7 @@ class TrainConfig:
 GLOBAL_DEFAULTS: dict[str, Any] = {
     "latent_dim": 100, "g_width": 64, "d_width": 64, "depth": 3, "mbstd_group": 0, "batch_size": 64,
     "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_critic": 1, "gp_weight": 0.0, "r1_gamma": 0.0,
-    "reg_every": 1,
+    "reg_every": 1, "ema_decay": 0.999, "lr_decay": 0.0,
 }
 # Settings that make a loss work as published, applied before the model's own defaults.
 LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -124,10 +125,10 @@ def resolve_defaults(cfg: TrainConfig) -> TrainConfig:
     """Fill unset fields: loss defaults, then the model family's, then global ones."""
     filled = {}
     if cfg.loss is None:
-        cfg = dataclasses.replace(cfg, loss=model_defaults(cfg.model).get("loss", "ns"))
+        cfg = dataclasses.replace(cfg, loss=model_defaults(cfg.model, cfg).get("loss", "ns"))
     if getattr(model_family(cfg.model), "CONDITIONAL", False):
         cfg = dataclasses.replace(cfg, conditional=True)
-    layers = [LOSS_DEFAULTS.get(cfg.loss, {}), model_defaults(cfg.model), GLOBAL_DEFAULTS]
+    layers = [LOSS_DEFAULTS.get(cfg.loss, {}), model_defaults(cfg.model, cfg), GLOBAL_DEFAULTS]
     for f in dataclasses.fields(cfg):
         if getattr(cfg, f.name) is None:
             for layer in layers:
@@ -138,6 +139,8 @@ def resolve_defaults(cfg: TrainConfig) -> TrainConfig:
     for name in ("steps", "batch_size", "n_critic", "latent_dim", "log_every", "n_samples"):
         if getattr(cfg, name) is not None and getattr(cfg, name) < 1:
             raise GanstyleError(f"--{name.replace('_', '-')}: must be at least 1, got {getattr(cfg, name)}")
+    if not 0.0 <= cfg.lr_decay <= 1.0:
+        raise GanstyleError(f"--lr-decay: {cfg.lr_decay} must be in [0, 1]")
     if not 0.0 <= cfg.ema_decay < 1.0:
         raise GanstyleError(f"--ema-decay: {cfg.ema_decay} must be in [0, 1)")
     check_zoo_options(cfg)
@@ -330,6 +333,15 @@ class GANTrainer:
         self.window["g_loss"] += loss.detach()
         self.window["g_steps"] += 1
 
+    def set_learning_rates(self) -> None:
+        """Linear decay to 0 over the last ``lr_decay`` of the run; a function of the step, so resumes match."""
+        cfg = self.cfg
+        start = cfg.steps * (1.0 - cfg.lr_decay)
+        scale = 1.0 if self.step < start else max(cfg.steps - self.step, 0) / max(cfg.steps - start, 1e-9)
+        for opt, lr in ((self.opt_G, cfg.g_lr), (self.opt_D, cfg.d_lr)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
+
     # ------------------------------------------------------------ the loop
 
     def train(self, progress: bool = True) -> Path:
@@ -340,6 +352,7 @@ class GANTrainer:
                     desc=f"{cfg.model} on {cfg.data}")
         with _StopRequest() as stop:
             while self.step < cfg.steps:
+                self.set_learning_rates()
                 for _ in range(cfg.n_critic):
                     self.d_step()
                 self.g_step()
