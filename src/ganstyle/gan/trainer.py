@@ -99,7 +99,7 @@ class TrainConfig:
     eval_metrics: str = field("", help="comma-separated metrics for --eval-every, e.g. fid,kid or modes")
     eval_n: int = field(5000, help="generated samples per evaluation")
     # model zoo: architecture options, regularisers and tricks (see ganstyle.gan.layers, augment, regularizers)
-    attn_res: int | None = field(None, help="ResNet families: self-attention at this feature-map size, 0 = none (default: sagan/biggan 16, else 0)")
+    attn_res: int | None = field(None, help="ResNet families: self-attention at this feature-map size, 0 = none (default: sagan/biggan the largest map below the image size, 16 at 32 px; else 0)")
     g_sn: bool | None = field(None, help="ResNet families: spectral norm in the generator too (default: sagan/biggan yes, sngan/cond no)")
     mapping_layers: int | None = field(None, help="stylegan-lite mapping network depth (default: 2)")
     style_mixing: float | None = field(None, help="stylegan-lite style-mixing probability in training (default: 0.9)")
@@ -194,6 +194,19 @@ class BatchSampler:
         self.perm, self.pos = state["perm"].to(self.device), int(state["pos"])
 
 
+def clamp_batch_to_data(cfg: TrainConfig, n: int, notice=print) -> TrainConfig:
+    """A batch larger than the dataset becomes the whole dataset (a multiple of ``--pack``), with a
+    one-line notice: small folders then train with the defaults instead of stopping."""
+    if cfg.batch_size <= n:
+        return cfg
+    batch = n - n % cfg.pack
+    if batch < 1:
+        raise GanstyleError(f"--pack {cfg.pack}: the dataset has only {n} samples")
+    if notice:
+        notice(f"notice: --batch-size {cfg.batch_size} is larger than the dataset ({n} samples); using {batch}")
+    return dataclasses.replace(cfg, batch_size=batch)
+
+
 class _StopRequest:
     """First Ctrl-C asks the loop to stop after the current step (and checkpoint); a second one interrupts."""
 
@@ -236,6 +249,8 @@ class GANTrainer:
         self.num_classes = ds.num_classes if cfg.conditional else None
         self.data_shape = tuple(ds.shape)
         self.is_points = ds.kind == "points"
+        self.cfg = cfg = clamp_batch_to_data(cfg, len(ds), notice=print if self.dist.is_main else None)
+        self.dist.local_batch(cfg.batch_size)
 
         torch.manual_seed(cfg.seed)  # model init
         G, D = build_models(cfg, self.data_shape, self.num_classes)

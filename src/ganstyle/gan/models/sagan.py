@@ -2,7 +2,8 @@
 (Zhang, Goodfellow, Metaxas & Odena, "Self-Attention GANs", ICML 2019).
 
 Attention sits after the generator block that outputs ``attn_res`` x ``attn_res`` maps and
-after the discriminator block that reaches that size (default 16 for 32 px images).
+after the discriminator block that reaches that size; unset, it follows the image size
+(16 for 32 px images, see :func:`ganstyle.gan.models.sngan.attention_resolution`).
 As in the paper: spectral norm in G as well as D, hinge loss, one D step per G step and
 the two-timescale update rule (D learns 4x faster: 4e-4 vs 1e-4), Adam(β=(0, 0.9)).
 """
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 from ganstyle.gan.models import sngan
 
-DEFAULTS = {**sngan.DEFAULTS, "g_sn": True, "n_critic": 1, "g_lr": 1e-4, "d_lr": 4e-4, "beta1": 0.0, "beta2": 0.9,
-            "attn_res": 16}
+# attn_res stays unset: the builders place attention by image size
+DEFAULTS = {**{k: v for k, v in sngan.DEFAULTS.items() if k != "attn_res"},
+            "g_sn": True, "n_critic": 1, "g_lr": 1e-4, "d_lr": 4e-4, "beta1": 0.0, "beta2": 0.9}
 
 
 def check(cfg, data_shape) -> None:
