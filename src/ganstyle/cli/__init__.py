@@ -14,7 +14,8 @@ from importlib import import_module
 from ganstyle import __version__
 from ganstyle.errors import GanstyleError
 
-COMMAND_MODULES = ("ganstyle.cli.gan", "ganstyle.cli.metrics", "ganstyle.cli.style", "ganstyle.cli.style_train", "ganstyle.cli.demo")
+COMMAND_MODULES = ("ganstyle.cli.gan", "ganstyle.cli.metrics", "ganstyle.cli.style", "ganstyle.cli.style_train", "ganstyle.cli.demo",
+                   "ganstyle.cli.project")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,6 +42,9 @@ def register(sub) -> None:
     s.add_argument("--truncation", type=float, default=None, help="truncation threshold/psi, where the model supports it")
     s.add_argument("--interpolate", type=int, default=0, metavar="K",
                    help="rows of K images interpolating between random latents (slerp)")
+    s.add_argument("--interpolate-from", metavar="A.npz", default=None,
+                   help="a latent written by 'ganstyle project': draw the path from it to --to (K = --interpolate, default 8)")
+    s.add_argument("--to", metavar="B.npz", default=None, help="end latent for --interpolate-from")
     s.add_argument("--class", "--label", dest="label", type=int, default=None,
                    help="class to draw (class-conditional models)")
     s.add_argument("--per-class", type=int, default=0, metavar="K",
@@ -85,6 +88,7 @@ def _sample(args) -> int:
 
     out = sample(args.source, n=args.n, out=args.out, seed=args.seed, truncation=args.truncation,
                  interpolate=args.interpolate, labels=args.label, device=args.device, batch_size=args.batch_size,
-                 per_class=args.per_class, refine=args.refine, refine_steps=args.refine_steps)
+                 per_class=args.per_class, refine=args.refine, refine_steps=args.refine_steps,
+                 interpolate_from=args.interpolate_from, interpolate_to=args.to)
     print(f"wrote {out}")
     return 0

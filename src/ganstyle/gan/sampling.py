@@ -217,7 +217,7 @@ def _save_npz(path: Path, samples: torch.Tensor, labels: torch.Tensor | None) ->
 def sample(source, n: int = 64, out: str | Path = "samples.png", *, seed: int = 0, truncation: float | None = None,
            interpolate: int = 0, labels=None, device: str = "cpu", batch_size: int = 256,
            nrow: int | None = None, per_class: int = 0, refine: str | None = None,
-           refine_steps: int | None = None) -> Path:
+           refine_steps: int | None = None, interpolate_from=None, interpolate_to=None) -> Path:
     """Draw ``n`` samples from a run/checkpoint (or a :class:`LoadedGenerator`) and write them.
 
     ``out`` decides the form: ``*.png``/``*.jpg`` a grid (2-D data: a scatter plot),
@@ -226,7 +226,9 @@ def sample(source, n: int = 64, out: str | Path = "samples.png", *, seed: int = 
     rows of K images along great circles between random latent endpoints. ``per_class=K``
     (class-conditional models) draws K samples of every class, one row per class.
     ``refine="drs"|"mh"`` corrects the samples with the run's discriminator
-    (:mod:`ganstyle.gan.refine`; ``refine_steps``: MH chain length).
+    (:mod:`ganstyle.gan.refine`; ``refine_steps``: MH chain length). ``interpolate_from`` and
+    ``interpolate_to`` (latent ``.npz`` files from ``ganstyle project``) draw one row of
+    ``interpolate`` (default 8) images between them.
     """
     g = source if isinstance(source, LoadedGenerator) else load_generator(source, device)
     out = Path(out)
@@ -245,7 +247,14 @@ def sample(source, n: int = 64, out: str | Path = "samples.png", *, seed: int = 
         raise GanstyleError(f"--out {out}: use a .png/.jpg grid, a .npz file or a folder")
     points = len(g.data_shape) == 1
     y = None
-    if interpolate:
+    if interpolate_from or interpolate_to:
+        from ganstyle.gan.project import interpolate_latents
+
+        if not (interpolate_from and interpolate_to):
+            raise GanstyleError("--interpolate-from and --to: give both latent files")
+        samples = interpolate_latents(g, interpolate_from, interpolate_to, interpolate or 8)
+        nrow = samples.shape[0]
+    elif interpolate:
         if points:
             raise GanstyleError("--interpolate: needs an image model (this run generates 2-D points)")
         samples, nrow = _interpolation(g, n, interpolate, seed, truncation, batch_size, labels)
