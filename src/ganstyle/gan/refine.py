@@ -226,7 +226,7 @@ def refine_run(source, n: int, method: str = "drs", *, steps: int | None = None,
         out = drs_sample(propose, score, n, generator=rng)
     else:
         init = held_out_real(g.config, n, seed + 1)
-        out = mh_sample(propose, score, n, steps=steps or DEFAULT_MH_STEPS, generator=rng, init=init)
+        out = mh_sample(propose, score, n, steps=DEFAULT_MH_STEPS if steps is None else steps, generator=rng, init=init)
     out.calibration = calib
     return out
 
