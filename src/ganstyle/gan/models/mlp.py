@@ -62,7 +62,7 @@ class Maxout(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, pieces: int):
         super().__init__()
-        self.pieces = pieces
+        self.in_features, self.out_features, self.pieces = in_features, out_features, pieces
         self.linear = nn.Linear(in_features, out_features * pieces)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
