@@ -152,12 +152,14 @@ def test_eval_hook_logs_metrics(tiny_mlp_cfg, tmp_path, monkeypatch):
         calls.append((x.shape, metrics, n, seed, dataset.name))
         return {"modes": float(len(calls)), "hq": 0.5}
 
+    from ganstyle.metrics.evaluate import check_metrics
+
     fake = types.ModuleType("ganstyle.metrics.evaluate")
-    fake.evaluate_generator = fake_evaluate_generator
+    fake.evaluate_generator, fake.check_metrics = fake_evaluate_generator, check_metrics
     monkeypatch.setitem(sys.modules, "ganstyle.metrics.evaluate", fake)
-    cfg = TrainConfig(**{**vars(tiny_mlp_cfg), "eval_every": 10, "eval_metrics": "modes, hq", "eval_n": 50})
+    cfg = TrainConfig(**{**vars(tiny_mlp_cfg), "eval_every": 10, "eval_metrics": "modes, kid", "eval_n": 50})
     train_gan(cfg, out=tmp_path / "run", progress=False)
-    assert calls == [((50, 2), ["modes", "hq"], 50, 0, "ring8")] * 2
+    assert calls == [((50, 2), ["modes", "kid"], 50, 0, "ring8")] * 2
     rows = [r for r in read_csv(tmp_path / "run" / "metrics.csv") if r.get("modes")]
     assert [(r["step"], r["modes"]) for r in rows] == [("10", "1"), ("20", "2")]
     assert (tmp_path / "run" / "metrics.png").exists()

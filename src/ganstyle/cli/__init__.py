@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     except GanstyleError as exc:
         print(f"ganstyle {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # a stopped run has saved a checkpoint and said how to resume
         print(f"ganstyle {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return getattr(exc, "exit_code", 130)
     return int(result or 0)

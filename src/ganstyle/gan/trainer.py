@@ -17,11 +17,7 @@ through :data:`ganstyle.gan.losses.LOSSES`; a discriminator regulariser is one t
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import signal
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,19 +26,15 @@ from typing import Any
 import torch
 
 from ganstyle import distributed
-from ganstyle.config import field, from_dict, read_config_file, to_dict, write_config
+from ganstyle.config import field, from_dict, read_config_file, to_dict
 from ganstyle.errors import GanstyleError
 from ganstyle.gan.augment import DiffAugment
 from ganstyle.gan.ema import EMA
 from ganstyle.gan.losses import LOSSES, get_loss, gradient_penalty
 from ganstyle.gan.models import build_models, model_defaults, model_family
 from ganstyle.gan.regularizers import check_zoo_options, lazy_due, zero_centred_penalties
-from ganstyle.io.checkpoints import (
-    capture_rng_state, checkpoint_stem, latest_checkpoint, load_checkpoint, prune_checkpoints,
-    restore_rng_state, save_checkpoint, sub_state_dict,
-)
-from ganstyle.io.images import atomic_write_text
-from ganstyle.io.runlog import append_csv, append_jsonl, plot_columns, truncate_csv
+from ganstyle.io.checkpoints import capture_rng_state, load_checkpoint, restore_rng_state, sub_state_dict
+from ganstyle.io.rundir import RunDir
 from ganstyle.torch_utils import PRECISIONS, autocast, resolve_device, resolve_precision
 
 
@@ -92,12 +84,13 @@ class TrainConfig:
     sync_bn: bool = field(False, help="under torchrun on GPUs: batch-norm statistics over the global batch (SyncBatchNorm)")
     log_every: int = field(50, help="steps between loss log lines (and NaN checks)")
     sample_every: int = field(500, help="steps between fixed-noise sample grids (0 = only at the end)")
-    ckpt_every: int = field(1000, help="steps between checkpoints (0 = only at the end)")
+    ckpt_every: int = field(1000, help="steps between checkpoints (0 = only at the end; a checkpoint also precedes every evaluation)")
     keep_checkpoints: int = field(3, help="how many recent checkpoints to keep (0 = all)")
     n_samples: int = field(64, help="images in each sample grid (2-D data: 20x this many points)")
     eval_every: int = field(0, help="steps between metric evaluations (0 = off)")
     eval_metrics: str = field("", help="comma-separated metrics for --eval-every, e.g. fid,kid or modes")
     eval_n: int = field(5000, help="generated samples per evaluation")
+    tensorboard: bool = field(False, help="also write TensorBoard event files to RUN/tensorboard (needs ganstyle[tensorboard])")
     # model zoo: architecture options, regularisers and tricks (see ganstyle.gan.layers, augment, regularizers)
     attn_res: int | None = field(None, help="ResNet families: self-attention at this feature-map size, 0 = none (default: sagan/biggan the largest map below the image size, 16 at 32 px; else 0)")
     g_sn: bool | None = field(None, help="ResNet families: spectral norm in the generator too (default: sagan/biggan yes, sngan/cond no)")
@@ -207,33 +200,16 @@ def clamp_batch_to_data(cfg: TrainConfig, n: int, notice=print) -> TrainConfig:
     return dataclasses.replace(cfg, batch_size=batch)
 
 
-class _StopRequest:
-    """First Ctrl-C asks the loop to stop after the current step (and checkpoint); a second one interrupts."""
-
-    def __init__(self):
-        self.requested, self._old = False, None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-
-
 class GANTrainer:
-    def __init__(self, cfg: TrainConfig, run_dir: str | Path, dataset=None):
+    def __init__(self, cfg: TrainConfig, run_dir: str | Path | RunDir, dataset=None):
         self.cfg = cfg = resolve_defaults(cfg)
-        self.run_dir = Path(run_dir)
         self.dist = distributed.setup(resolve_device(cfg.device))  # a world of one unless launched by torchrun
         self.device = self.dist.device
+        self.run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+        self.run.is_main, self.run.keep_checkpoints = self.dist.is_main, cfg.keep_checkpoints
+        if cfg.tensorboard:
+            self.run.enable_tensorboard()
+        self.run_dir = self.run.path
         # The concrete precision is resolved once per process (hardware-dependent) and kept out of
         # the stored config, so a run resumed on another machine re-detects it.
         self.precision = resolve_precision(cfg.precision, self.device, warn=print if self.dist.is_main else None)
@@ -254,6 +230,7 @@ class GANTrainer:
                 print(f"precision: auto -> {self.precision} on {self.device.type}")
         self.cfg = cfg = clamp_batch_to_data(cfg, len(ds), notice=print if self.dist.is_main else None)
         self.dist.local_batch(cfg.batch_size)
+        self.eval_metrics = self._check_eval_metrics()  # before step 1: a bad metric must not cost a run
 
         torch.manual_seed(cfg.seed)  # model init
         G, D = build_models(cfg, self.data_shape, self.num_classes)
@@ -363,12 +340,13 @@ class GANTrainer:
     # ------------------------------------------------------------ the loop
 
     def train(self, progress: bool = True) -> Path:
+        """Train up to ``cfg.steps``. A stop (signal or ``self.run.request_stop()``) checkpoints first."""
         from tqdm.auto import tqdm
 
-        cfg = self.cfg
+        cfg, run = self.cfg, self.run
         pbar = tqdm(total=cfg.steps, initial=self.step, disable=not (progress and self.dist.is_main), unit="step", dynamic_ncols=True,
                     desc=f"{cfg.model} on {cfg.data}")
-        with _StopRequest() as stop:
+        with run.stop_signals():
             while self.step < cfg.steps:
                 self.set_learning_rates()
                 for _ in range(cfg.n_critic):
@@ -377,22 +355,21 @@ class GANTrainer:
                 self.step += 1
                 self.G_ema.update(self.G, self.step)
                 pbar.update(1)
-                stopping = self.dist.agree_to_stop(stop.requested)  # all ranks stop at the same step
+                stopping = self.dist.agree_to_stop(run.stop_requested)  # all ranks stop at the same step
                 final = self.step == cfg.steps or stopping
+                evaluating = _due(self.step, cfg.eval_every) or (final and cfg.eval_every > 0)
                 if self.step % cfg.log_every == 0 or final:
                     pbar.set_postfix(self.log(), refresh=False)
                 if _due(self.step, cfg.sample_every) or final:
                     self.save_samples()
-                if cfg.eval_every and (self.step % cfg.eval_every == 0 or final):
-                    self.evaluate()
-                if _due(self.step, cfg.ckpt_every) or final:
+                if _due(self.step, cfg.ckpt_every) or final or evaluating:  # checkpoint before evaluating
                     self.save()
+                if evaluating:
+                    self.evaluate()
                 if stopping:
                     pbar.close()
-                    if self.dist.is_main:
-                        print(f"stopped at step {self.step}; checkpoint saved; continue with: ganstyle train --resume {self.run_dir}",
-                              file=sys.stderr)
-                    raise KeyboardInterrupt
+                    run.finish_stop(self.step)  # raises RunInterrupted after a signal
+                    return self.run_dir
         pbar.close()
         return self.run_dir
 
@@ -411,13 +388,8 @@ class GANTrainer:
         d_n, g_n = max(w["d_steps"], 1), max(w["g_steps"], 1)
         vals = {k: w[k].item() / d_n for k in ("d_loss", "d_real", "d_fake", "d_reg")}
         vals["g_loss"] = w["g_loss"].item() / g_n
-        bad = [k for k in ("d_loss", "g_loss", "d_reg") if not math.isfinite(vals[k])]
-        if bad:
-            last = latest_checkpoint(self.run_dir / "checkpoints")
-            where = f"the last good checkpoint is {last}" if last else "no checkpoint had been saved yet"
-            raise GanstyleError(
-                f"training diverged: {bad[0]} became {vals[bad[0]]} by step {self.step}; {where} "
-                f"(try lower --g-lr/--d-lr, --precision fp32, or another --loss)")
+        self.run.check_finite({k: vals[k] for k in ("d_loss", "g_loss", "d_reg")}, self.step,
+                              hint="try lower --g-lr/--d-lr, --precision fp32, or another --loss")
         return vals
 
     def log(self) -> dict[str, float]:
@@ -428,9 +400,7 @@ class GANTrainer:
         if self.cfg.gp_weight or self.cfg.r1_gamma or self.cfg.r2_gamma:
             row["d_reg"] = vals["d_reg"]
         row["img_per_s"] = self.window["g_steps"] * self.cfg.batch_size / max(seconds, 1e-9)
-        if self.dist.is_main:
-            append_csv(self.run_dir / "metrics.csv", [row])
-            append_jsonl(self.run_dir / "metrics.jsonl", row)
+        self.run.log(row)
         self._reset_window()
         return {"d": round(row["d_loss"], 4), "g": round(row["g_loss"], 4), "img/s": round(row["img_per_s"])}
 
@@ -442,51 +412,48 @@ class GANTrainer:
     @torch.no_grad()
     def save_samples(self) -> Path:
         from ganstyle.gan.sampling import save_points_plot
-        from ganstyle.io.images import save_grid
 
-        path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
+        run = self.run
         if not self.dist.is_main:
-            return path
-        path.parent.mkdir(parents=True, exist_ok=True)
+            return run.sample_path(self.step)
         G = self.G_ema.model
         out = torch.cat([G(z, y).float().cpu() for z, y in _chunks(self.fixed_z, self.fixed_y, 256)])
         if self.is_points:
+            path = run.sample_path(self.step)
+            path.parent.mkdir(parents=True, exist_ok=True)
             save_points_plot(out, path, real=self.dataset.x[:out.shape[0]], title=f"step {self.step}")
+            run.log_picture(self.step, path)
         else:
             nrow = self.num_classes if self.num_classes and self.num_classes <= 20 else int(math.ceil(math.sqrt(out.shape[0])))
-            save_grid(out, path, nrow=nrow, upscale=max(1, 64 // out.shape[-1]))  # conditional: one column per class
-        plot_columns(self.run_dir / "metrics.csv", self.run_dir / "losses.png", ["d_loss", "g_loss"],
-                     title=f"{self.cfg.model} / {self.cfg.loss} on {self.cfg.data}")
+            path = run.save_images(self.step, out, nrow=nrow, upscale=max(1, 64 // out.shape[-1]))  # conditional: a column per class
+        run.plot_losses(["d_loss", "g_loss"], title=f"{self.cfg.model} / {self.cfg.loss} on {self.cfg.data}")
         return path
+
+    def _check_eval_metrics(self) -> list[str]:
+        if not self.cfg.eval_every:
+            return []
+        if not self.cfg.eval_metrics.strip():
+            raise GanstyleError("--eval-every needs --eval-metrics, e.g. fid,kid (images) or modes (2-D data)")
+        from ganstyle.metrics.evaluate import check_metrics
+
+        return check_metrics(self.cfg.eval_metrics, self.dataset, flag="--eval-metrics")
 
     def evaluate(self) -> dict[str, float]:
         from ganstyle.metrics.evaluate import evaluate_generator
 
-        metrics = [m.strip() for m in self.cfg.eval_metrics.split(",") if m.strip()]
-        if not metrics:
-            raise GanstyleError("--eval-every needs --eval-metrics, e.g. fid,kid (images) or modes (2-D data)")
-        if not self.dist.is_main:
-            return {}
-        result = evaluate_generator(self.generate, self.dataset, metrics, self.cfg.eval_n, self.cfg.seed, self.device)
-        row = {"step": self.step, **{k: float(v) for k, v in result.items()}}
-        append_csv(self.run_dir / "metrics.csv", [row])
-        append_jsonl(self.run_dir / "metrics.jsonl", {"eval": row})
-        plot_columns(self.run_dir / "metrics.csv", self.run_dir / "metrics.png", list(result),
-                     title=f"{self.cfg.model} on {self.cfg.data}")
-        return result
+        cfg = self.cfg
+        return self.run.evaluate(
+            self.step, lambda: evaluate_generator(self.generate, self.dataset, self.eval_metrics, cfg.eval_n, cfg.seed, self.device),
+            title=f"{cfg.model} on {cfg.data}")
 
     # ------------------------------------------------------------ checkpoints
 
     def save(self) -> Path:
         self._check_finite()  # never write a checkpoint from diverged weights
-        folder = self.run_dir / "checkpoints"
-        if not self.dist.is_main:
-            return checkpoint_stem(folder, self.step)
         tensors = {}
         for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema.model)):
             tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
         state = {
-            "step": self.step,
             "config": to_dict(self.cfg),
             "model": {"name": self.cfg.model, "data_shape": list(self.data_shape), "num_classes": self.num_classes,
                       "latent_dim": self.G.latent_dim},
@@ -495,20 +462,18 @@ class GANTrainer:
             "sampler": self.sampler.state_dict(), "d_iter": self.d_iter,
             "rng": capture_rng_state({"noise": self.noise}),
         }
-        stem = checkpoint_stem(folder, self.step)
-        save_checkpoint(stem, tensors, state)
-        prune_checkpoints(folder, self.cfg.keep_checkpoints, protect=(stem,))
-        return stem
+        return self.run.save_checkpoint(self.step, tensors, state)
 
-    def load(self, stem: Path) -> None:
-        tensors, state = load_checkpoint(stem)
+    def load(self, stem: Path, loaded: tuple | None = None) -> None:
+        """Restore a checkpoint (``loaded``: its already-read ``(tensors, state)``)."""
+        tensors, state = loaded or load_checkpoint(stem)
         try:
             self.G.load_state_dict(sub_state_dict(tensors, "G"))
             self.D.load_state_dict(sub_state_dict(tensors, "D"))
             self.G_ema.load_state_dict(sub_state_dict(tensors, "G_ema"))
             self.opt_G.load_state_dict(state["optim_G"])
             self.opt_D.load_state_dict(state["optim_D"])
-        except (RuntimeError, ValueError, KeyError) as exc:
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
             raise GanstyleError(f"{stem}: checkpoint does not match the model settings of this run ({str(exc).splitlines()[0]})") from None
         if state.get("scaler_G"):
             self.scaler_G.load_state_dict(state["scaler_G"])
@@ -531,19 +496,6 @@ def _due(step: int, every: int) -> bool:
     return every > 0 and step % every == 0
 
 
-def _truncate_jsonl(path: Path, max_step: int) -> None:
-    """Drop records logged after the checkpoint a run resumes from."""
-    if not path.exists():
-        return
-    keep = []
-    for line in path.read_text().splitlines():
-        rec = json.loads(line)
-        step = rec.get("step", rec.get("eval", {}).get("step", 0))
-        if step <= max_step:
-            keep.append(line)
-    atomic_write_text(path, "".join(line + "\n" for line in keep))
-
-
 def _chunks(z: torch.Tensor, y: torch.Tensor | None, size: int):
     for i in range(0, z.shape[0], size):
         yield z[i:i + size], (y[i:i + size] if y is not None else None)
@@ -557,33 +509,26 @@ def train_gan(config: TrainConfig | None = None, *, out: str | Path | None = Non
     checkpoint (``config`` defaults to the run's own; ``overrides`` such as ``steps=`` apply
     on top). ``dataset`` lets Python callers pass an in-memory :class:`~ganstyle.data.Dataset`.
     """
-    if resume is not None:
-        run_dir = Path(resume)
-        if not run_dir.is_dir():
-            raise GanstyleError(f"--resume {resume}: no such run directory")
-        cfg = config or load_run_config(run_dir)
-    else:
-        if out is None:
-            raise GanstyleError("--out: give a run directory for the new run (or --resume RUN_DIR)")
-        run_dir = Path(out)
-        if latest_checkpoint(run_dir / "checkpoints") is not None:
-            raise GanstyleError(f"--out {run_dir}: already holds a run; continue it with --resume {run_dir} or choose a new --out")
-        cfg = config or TrainConfig()
+    run_dir = resume if resume is not None else out
+    if run_dir is None:
+        raise GanstyleError("--out: give a run directory for the new run (or --resume RUN_DIR)")
+    run = RunDir.open(run_dir, resume=resume is not None, command="ganstyle train")
+    cfg = config or (load_run_config(run.path) if resume is not None else TrainConfig())
     if overrides:
         cfg = dataclasses.replace(cfg, **overrides)
-    trainer = GANTrainer(cfg, run_dir, dataset=dataset)
-    if resume is not None:
-        stem = latest_checkpoint(run_dir / "checkpoints")
-        if stem is None:
-            raise GanstyleError(f"--resume {run_dir}: no checkpoint found in {run_dir / 'checkpoints'}")
-        trainer.load(stem)
-        if trainer.dist.is_main:
-            truncate_csv(run_dir / "metrics.csv", trainer.step)
-            _truncate_jsonl(run_dir / "metrics.jsonl", trainer.step)
-    if trainer.dist.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_config(run_dir / "config.toml", trainer.cfg,
-                     header="ganstyle train config (resolved); reuse with: ganstyle train --config config.toml --out NEW_RUN")
-    if trainer.step >= trainer.cfg.steps:
-        return run_dir
-    return trainer.train(progress=progress)
+    trainer = GANTrainer(cfg, run, dataset=dataset)
+    try:
+        if resume is not None:
+            loaded = run.load_latest()
+            if loaded is None:
+                raise GanstyleError(f"--resume {run.path}: no checkpoint found in {run.checkpoints}")
+            tensors, state, stem = loaded
+            trainer.load(stem, (tensors, state))
+            run.truncate_logs(trainer.step)
+        run.write_config(trainer.cfg, header="ganstyle train config (resolved); reuse with: "
+                                             "ganstyle train --config config.toml --out NEW_RUN")
+        if trainer.step >= trainer.cfg.steps:
+            return run.path
+        return trainer.train(progress=progress)
+    finally:
+        run.close()

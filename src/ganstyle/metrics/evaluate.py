@@ -27,7 +27,7 @@ DEFAULT_IMAGE_METRICS = ("fid", "kid", "is", "pr")
 DEFAULT_POINT_METRICS = ("modes",)
 
 
-def parse_metrics(metrics: str | Iterable[str] | None, kind: str) -> list[str]:
+def parse_metrics(metrics: str | Iterable[str] | None, kind: str, flag: str = "--metrics") -> list[str]:
     if isinstance(metrics, str):
         metrics = [m for m in metrics.split(",") if m.strip()]
     if not metrics or list(metrics) == ["auto"]:
@@ -35,8 +35,25 @@ def parse_metrics(metrics: str | Iterable[str] | None, kind: str) -> list[str]:
     names = [m.strip().lower() for m in metrics if m.strip()]
     bad = [m for m in names if m not in METRIC_NAMES]
     if bad:
-        raise GanstyleError(f"--metrics: unknown metric(s) {', '.join(bad)}; choose from {', '.join(METRIC_NAMES)}")
+        raise GanstyleError(f"{flag}: unknown metric(s) {', '.join(bad)}; choose from {', '.join(METRIC_NAMES)}")
     return list(dict.fromkeys(names))
+
+
+def check_metrics(metrics: str | Iterable[str], dataset, *, flag: str = "--metrics", extractor="auto", weights=None,
+                  download: bool = True) -> list[str]:
+    """Validate metric names for ``dataset`` and find the weights they need, before any work is done."""
+    names = parse_metrics(metrics, dataset.kind, flag)
+    if dataset.kind == "images" and extractor in ("auto", "inception"):
+        from ganstyle.metrics.extractors import auto_extractor_name
+
+        if extractor == "inception" or auto_extractor_name(dataset.name, dataset.x.shape[1]) == "inception":
+            from ganstyle.metrics.extractors.inception import resolve_inception_weights
+
+            try:
+                resolve_inception_weights(weights, download=download)
+            except GanstyleError as exc:
+                raise GanstyleError(f"{flag} {','.join(names)}: {exc}") from None
+    return names
 
 
 def _record(metric: str, value: float, std: float | None = None, **extra) -> dict:
