@@ -39,7 +39,7 @@ CONFIGS: dict[str, dict] = {
     "pack2": {"pack": 2},
 }
 # how each trained model is sampled: the EMA generator, the raw one, EMA + refinement
-VARIANTS = ("ema", "raw", "drs", "mh")
+VARIANTS = ("ema", "raw", "drs", "mh", "drs95")
 # generator updates per run when --steps is not given; a config may set its own via "steps"
 DEFAULT_STEPS = 4000
 DATASETS = ("ring8", "grid25")
@@ -97,7 +97,9 @@ def run_one(config: str, dataset: str, seed: int, steps: int | None, workdir: Pa
         else:
             if cfg.pack > 1:
                 continue
-            refined = refine_run(run, PROTOCOL_SAMPLES, variant, seed=10_000 + seed)
+            # drs95: DRS with gamma at the 95th percentile of F, the paper's setting
+            method, quantile = ("drs", 0.95) if variant == "drs95" else (variant, None)
+            refined = refine_run(run, PROTOCOL_SAMPLES, method, seed=10_000 + seed, drs_quantile=quantile)
             samples, extra = refined.samples, {"acceptance": refined.acceptance}
         score = toy_mode_coverage(samples, dataset)
         rows.append({"config": config if variant == "ema" else f"{config}/{variant}", "dataset": dataset, "seed": seed,

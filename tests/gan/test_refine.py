@@ -29,8 +29,8 @@ def _target(n, seed):  # density 2x on [0, 1]: inverse CDF sqrt(u)
 
 
 def test_drs_exact_rejection_matches_theory():
-    out = drs_sample(_uniform_proposals(0), _log_ratio, 20_000, generator=torch.Generator().manual_seed(1), gamma=0.0,
-                     burn_in=20_000)
+    out = drs_sample(_uniform_proposals(0), _log_ratio, 20_000, generator=torch.Generator().manual_seed(1),
+                     burn_in=20_000)  # the default, gamma = 0
     assert out.acceptance == pytest.approx(0.5, abs=0.01)
     assert out.samples.shape == (20_000, 1)
     assert out.samples.mean().item() == pytest.approx(2 / 3, abs=0.01)
@@ -43,7 +43,8 @@ def test_drs_gamma_quantile_is_more_selective_than_exact():
     x = (torch.arange(100_000, dtype=torch.float64) + 0.5) / 100_000
     keep = torch.sigmoid(torch.log(x / (1 - x)) - gamma)
     expected_rate, expected_mean = keep.mean().item(), ((x * keep).sum() / keep.sum()).item()
-    out = drs_sample(_uniform_proposals(0), _log_ratio, 5000, generator=torch.Generator().manual_seed(1), burn_in=50_000)
+    out = drs_sample(_uniform_proposals(0), _log_ratio, 5000, generator=torch.Generator().manual_seed(1), burn_in=50_000,
+                     gamma_quantile=0.95)
     assert out.acceptance == pytest.approx(expected_rate, abs=0.01)
     assert out.samples.mean().item() == pytest.approx(expected_mean, abs=0.01)
     assert expected_mean > 2 / 3 + 0.1  # sharper than the target: fewer samples far from the modes
@@ -90,10 +91,21 @@ def test_sample_cli_refines_a_trained_run(method, tiny_mlp_cfg, tmp_path, capsys
 
     run = train_gan(tiny_mlp_cfg, out=tmp_path / "run", progress=False)
     out = tmp_path / "pts.npz"
-    assert main(["sample", str(run), "--n", "300", "--refine", method, "--refine-steps", "3", "--out", str(out)]) == 0
+    # 20 steps leave G far from the data: exact DRS would reject nearly everything, so use the paper's shift
+    extra = ["--drs-quantile", "0.95"] if method == "drs" else []
+    assert main(["sample", str(run), "--n", "300", "--refine", method, "--refine-steps", "3", "--out", str(out)] + extra) == 0
     printed = capsys.readouterr().out
     assert f"refine {method}: accepted" in printed
     assert np.load(out)["points"].shape == (300, 2)
+
+
+def test_exact_drs_explains_an_undertrained_generator(tiny_mlp_cfg, tmp_path):
+    from ganstyle.gan.refine import refine_run
+    from ganstyle.gan.trainer import train_gan
+
+    run = train_gan(tiny_mlp_cfg, out=tmp_path / "run", progress=False)
+    with pytest.raises(GanstyleError, match="exact rejection would keep about .*% of samples.*--drs-quantile 0.95"):
+        refine_run(run, 300, "drs")
 
 
 def test_refine_refuses_packed_discriminators(tiny_mlp_cfg, tmp_path):

@@ -52,6 +52,9 @@ def register(sub) -> None:
     s.add_argument("--refine", choices=("drs", "mh"), default=None,
                    help="correct samples with the run's discriminator: rejection sampling (drs) or Metropolis-Hastings (mh)")
     s.add_argument("--refine-steps", type=int, default=None, metavar="K", help="--refine mh: proposals per chain (default: 20)")
+    s.add_argument("--drs-quantile", type=float, default=None, metavar="Q",
+                   help="--refine drs: shift gamma to this quantile of F (the paper's 0.95; keeps fewer, higher-scoring "
+                        "samples) instead of exact rejection")
     s.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     s.add_argument("--batch-size", type=int, default=256, help="samples per forward pass")
     s.set_defaults(func=_sample)
@@ -89,6 +92,6 @@ def _sample(args) -> int:
     out = sample(args.source, n=args.n, out=args.out, seed=args.seed, truncation=args.truncation,
                  interpolate=args.interpolate, labels=args.label, device=args.device, batch_size=args.batch_size,
                  per_class=args.per_class, refine=args.refine, refine_steps=args.refine_steps,
-                 interpolate_from=args.interpolate_from, interpolate_to=args.to)
+                 interpolate_from=args.interpolate_from, interpolate_to=args.to, drs_quantile=args.drs_quantile)
     print(f"wrote {out}")
     return 0

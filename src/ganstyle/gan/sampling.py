@@ -217,7 +217,8 @@ def _save_npz(path: Path, samples: torch.Tensor, labels: torch.Tensor | None) ->
 def sample(source, n: int = 64, out: str | Path = "samples.png", *, seed: int = 0, truncation: float | None = None,
            interpolate: int = 0, labels=None, device: str = "cpu", batch_size: int = 256,
            nrow: int | None = None, per_class: int = 0, refine: str | None = None,
-           refine_steps: int | None = None, interpolate_from=None, interpolate_to=None) -> Path:
+           refine_steps: int | None = None, interpolate_from=None, interpolate_to=None,
+           drs_quantile: float | None = None) -> Path:
     """Draw ``n`` samples from a run/checkpoint (or a :class:`LoadedGenerator`) and write them.
 
     ``out`` decides the form: ``*.png``/``*.jpg`` a grid (2-D data: a scatter plot),
@@ -263,7 +264,7 @@ def sample(source, n: int = 64, out: str | Path = "samples.png", *, seed: int = 
 
         if truncation is not None or labels is not None or per_class:
             raise GanstyleError("--refine: does not combine with --truncation, --class or --per-class")
-        refined = refine_run(g, n, refine, steps=refine_steps, seed=seed)
+        refined = refine_run(g, n, refine, steps=refine_steps, seed=seed, drs_quantile=drs_quantile)
         print(describe(refined, refine))
         samples = refined.samples
     else:
