@@ -1,13 +1,16 @@
 """Mode-collapse benchmark on ring8 and grid25 (PacGAN / VEEGAN protocol).
 
 For every configuration × dataset × seed: train with ``ganstyle.gan.trainer.train_gan``,
-draw 2500 samples from the EMA generator, and score them with
-:func:`ganstyle.metrics.modes.mode_coverage` (modes covered, % high-quality samples, reverse
-KL to the uniform mode histogram). Writes ``results.json`` (every run), ``table.md`` (mean ±
-std over seeds, beside PacGAN's published rows) and one scatter PNG per dataset.
+draw 2500 samples and score them with :func:`ganstyle.metrics.modes.mode_coverage` (modes
+covered, % high-quality samples, reverse KL to the uniform mode histogram). The same trained
+model is sampled four ways: the averaged (EMA) generator, the raw generator, and the EMA
+generator refined with the run's discriminator (``--refine drs`` and ``--refine mh``, see
+:mod:`ganstyle.gan.refine`). Writes ``results.json`` (every run), ``table.md`` (mean ±
+standard error over seeds, beside PacGAN's published rows) and one scatter PNG per dataset.
+CPU seconds are the training process's CPU time (``time.process_time``), not wall time.
 
-    python benchmarks/mode_collapse.py --seeds 0-9 --out runs/bench/modes          # full protocol
-    python benchmarks/mode_collapse.py --seeds 0,1 --configs plain,best --steps 1500 # a quick look
+    OMP_NUM_THREADS=1 python benchmarks/mode_collapse.py --seeds 0-9 --configs default --out runs/bench/modes
+    python benchmarks/mode_collapse.py --seeds 0,1 --configs plain,default --steps 1500   # a quick look
 """
 
 from __future__ import annotations
@@ -24,24 +27,26 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-# TrainConfig overrides per configuration; everything else is the trainer's MLP default.
+# TrainConfig overrides per configuration; everything else is the MLP family's default on 2-D data
+# (ganstyle.gan.models.mlp.POINT_DEFAULTS), i.e. "default" is what `ganstyle train --data ring8` does.
 CONFIGS: dict[str, dict] = {
-    "plain": {"loss": "minimax"},  # the original GAN objective (Goodfellow et al. 2014)
-    "ns": {"loss": "ns"},
+    "default": {},
+    "plain": {"loss": "minimax", "r1_gamma": 0.0, "lr_decay": 0.0},  # the original GAN objective
     "hinge": {"loss": "hinge"},
-    "wgan-gp": {"loss": "wgan-gp"},
-    "lsgan": {"loss": "lsgan"},
-    # best found here so far: non-saturating loss with a light R1 penalty on real data (balances the
-    # modes), trained longer; still about 90 CPU seconds per run
-    "best": {"loss": "ns", "r1_gamma": 0.01, "steps": 9000},
+    "no-r1": {"r1_gamma": 0.0},
+    "no-decay": {"lr_decay": 0.0},
+    "ema-0.999": {"ema_decay": 0.999},
+    "pack2": {"pack": 2},
 }
+# how each trained model is sampled: the EMA generator, the raw one, EMA + refinement
+VARIANTS = ("ema", "raw", "drs", "mh", "drs95")
 # generator updates per run when --steps is not given; a config may set its own via "steps"
-DEFAULT_STEPS = 3000
+DEFAULT_STEPS = 4000
 DATASETS = ("ring8", "grid25")
-# PacGAN (Lin et al. 2018) Table 1, 10 trials: modes, % high quality, reverse KL (None: not quoted here)
+# PacGAN (Lin et al. 2018) Table 1, 10 trials (VEEGAN's row as quoted there): modes, % high quality, reverse KL (None: not quoted here)
 PUBLISHED = {
-    "ring8": {"GAN": (6.3, 98.2, None), "PacGAN2 (best)": (7.9, 95.6, 0.07)},
-    "grid25": {"GAN": (17.3, 94.8, None), "PacGAN4 (best)": (24.8, 93.6, 0.04)},
+    "ring8": {"GAN": (6.3, 98.2, None), "VEEGAN": (8.0, 52.9, None), "PacGAN2 (best)": (7.9, 95.6, 0.07)},
+    "grid25": {"GAN": (17.3, 94.8, None), "VEEGAN": (24.6, 40.0, None), "PacGAN4 (best)": (24.8, 93.6, 0.04)},
 }
 
 
@@ -56,8 +61,21 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def run_one(config: str, dataset: str, seed: int, steps: int | None, workdir: Path) -> dict:
+def raw_generator(run: Path):
+    """The run's generator without weight averaging (the checkpoint's ``G.`` tensors)."""
+    from ganstyle.gan.models import build_generator
     from ganstyle.gan.sampling import load_generator
+    from ganstyle.io.checkpoints import load_checkpoint, sub_state_dict
+
+    g = load_generator(run)
+    G = build_generator(g.config, g.data_shape, g.num_classes)
+    G.load_state_dict(sub_state_dict(load_checkpoint(g.checkpoint)[0], "G"))
+    return G.eval().requires_grad_(False)
+
+
+def run_one(config: str, dataset: str, seed: int, steps: int | None, workdir: Path, variants=VARIANTS) -> list[dict]:
+    from ganstyle.gan.refine import refine_run
+    from ganstyle.gan.sampling import generate_from, load_generator
     from ganstyle.gan.trainer import TrainConfig, train_gan
     from ganstyle.metrics.modes import PROTOCOL_SAMPLES, toy_mode_coverage
 
@@ -65,14 +83,30 @@ def run_one(config: str, dataset: str, seed: int, steps: int | None, workdir: Pa
     steps = steps or overrides.pop("steps", DEFAULT_STEPS)
     overrides.pop("steps", None)
     cfg = TrainConfig(data=dataset, steps=steps, seed=seed, device="cpu", log_every=max(steps // 10, 1),
-                      sample_every=0, ckpt_every=0, keep_checkpoints=1, **overrides)
+                      sample_every=0, ckpt_every=0, keep_checkpoints=1, precision="fp32", **overrides)
     t_cpu, t_wall = time.process_time(), time.perf_counter()
     run = train_gan(cfg, out=workdir / f"{config}-{dataset}-{seed}", progress=False)
     cpu, wall = time.process_time() - t_cpu, time.perf_counter() - t_wall
-    samples = load_generator(run).generate(PROTOCOL_SAMPLES, seed=10_000 + seed)
-    score = toy_mode_coverage(samples, dataset)
-    return {"config": config, "dataset": dataset, "seed": seed, "steps": steps, "cpu_seconds": cpu,
-            "wall_seconds": wall, **score, "samples": samples.numpy().round(4).tolist()}
+    rows = []
+    for variant in variants:
+        extra, t_sample = {}, time.process_time()
+        if variant == "ema":
+            samples = load_generator(run).generate(PROTOCOL_SAMPLES, seed=10_000 + seed)
+        elif variant == "raw":
+            samples = generate_from(raw_generator(run), PROTOCOL_SAMPLES, seed=10_000 + seed)
+        else:
+            if cfg.pack > 1:
+                continue
+            # drs95: DRS with gamma at the 95th percentile of F, the paper's setting
+            method, quantile = ("drs", 0.95) if variant == "drs95" else (variant, None)
+            refined = refine_run(run, PROTOCOL_SAMPLES, method, seed=10_000 + seed, drs_quantile=quantile)
+            samples, extra = refined.samples, {"acceptance": refined.acceptance}
+        score = toy_mode_coverage(samples, dataset)
+        rows.append({"config": config if variant == "ema" else f"{config}/{variant}", "dataset": dataset, "seed": seed,
+                     "steps": steps, "cpu_seconds": cpu, "wall_seconds": wall,
+                     "sample_cpu_seconds": time.process_time() - t_sample, **score, **extra,
+                     "samples": samples.numpy().round(4).tolist()})
+    return rows
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -82,9 +116,10 @@ def summarise(rows: list[dict]) -> dict:
     table = {}
     for (ds, cfg), rs in out.items():
         stats = {}
-        for key in ("modes", "hq", "rkl", "cpu_seconds"):
+        for key in ("modes", "hq", "rkl", "cpu_seconds", "sample_cpu_seconds"):
             v = np.array([r[key] for r in rs], dtype=float)
-            stats[key] = (float(v.mean()), float(v.std()))
+            # mean and its standard error over seeds
+            stats[key] = (float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0)
         stats["seeds"] = len(rs)
         stats["steps"] = rs[0]["steps"]
         table[f"{ds}/{cfg}"] = stats
@@ -94,19 +129,19 @@ def summarise(rows: list[dict]) -> dict:
 def markdown(table: dict) -> str:
     lines = []
     for ds in DATASETS:
-        rows = {k.split("/")[1]: v for k, v in table.items() if k.startswith(ds + "/")}
+        rows = {k.split("/", 1)[1]: v for k, v in table.items() if k.startswith(ds + "/")}
         if not rows:
             continue
         k = 8 if ds == "ring8" else 25
-        lines += [f"### {ds} ({k} modes, 2500 samples)", "",
-                  "| config | steps | seeds | modes | % high quality | reverse KL | CPU s / run |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [f"### {ds} ({k} modes, 2500 samples; mean ± standard error over seeds)", "",
+                  "| config / sampling | steps | seeds | modes | % high quality | reverse KL | train CPU s | sampling CPU s |",
+                  "|---|---|---|---|---|---|---|---|"]
         for name, s in rows.items():
-            m, hq, kl, cpu = s["modes"], s["hq"], s["rkl"], s["cpu_seconds"]
+            m, hq, kl, cpu, sc = s["modes"], s["hq"], s["rkl"], s["cpu_seconds"], s["sample_cpu_seconds"]
             lines.append(f"| {name} | {s['steps']} | {s['seeds']} | {m[0]:.2f} ± {m[1]:.2f} | {hq[0]:.1f} ± {hq[1]:.1f} | "
-                         f"{kl[0]:.3f} ± {kl[1]:.3f} | {cpu[0]:.0f} ± {cpu[1]:.0f} |")
+                         f"{kl[0]:.3f} ± {kl[1]:.3f} | {cpu[0]:.0f} ± {cpu[1]:.0f} | {sc[0]:.1f} |")
         for name, (m, hq, kl) in PUBLISHED[ds].items():
-            lines.append(f"| *{name}, PacGAN Table 1* | – | 10 | {m} | {hq} | {'–' if kl is None else kl} | – |")
+            lines.append(f"| *{name}, PacGAN Table 1* | – | 10 | {m} | {hq} | {'–' if kl is None else kl} | – | – |")
         lines.append("")
     return "\n".join(lines)
 
@@ -150,6 +185,7 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=None,
                    help=f"generator updates per run, for every config (default: each config's own, {DEFAULT_STEPS} unless set)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (CPU seconds are counted over all)")
+    p.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated from {', '.join(VARIANTS)}")
     p.add_argument("--out", default="runs/bench/mode_collapse")
     args = p.parse_args(argv)
     configs = [c for c in args.configs.split(",") if c]
@@ -164,10 +200,10 @@ def main(argv=None):
         for ds in args.datasets.split(","):
             for cfg in configs:
                 for seed in parse_seeds(args.seeds):
-                    r = run_one(cfg, ds, seed, args.steps, Path(tmp))
-                    rows.append(r)
-                    print(f"{ds:7s} {cfg:8s} seed {seed}: {r['modes']:2d}/{r['num_modes']} modes, {r['hq']:5.1f}% HQ, "
-                          f"rKL {r['rkl']:.3f}, {r['cpu_seconds']:.0f} CPU s", flush=True)
+                    for r in run_one(cfg, ds, seed, args.steps, Path(tmp), args.variants.split(",")):
+                        rows.append(r)
+                        print(f"{ds:7s} {r['config']:14s} seed {seed}: {r['modes']:2d}/{r['num_modes']} modes, {r['hq']:5.1f}% HQ, "
+                              f"rKL {r['rkl']:.3f}, {r['cpu_seconds']:.0f} CPU s", flush=True)
     table = summarise(rows)
     (out / "results.json").write_text(json.dumps({"steps": args.steps, "threads": args.threads, "table": table,
                                                   "configs": {c: CONFIGS[c] for c in configs},

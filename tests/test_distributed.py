@@ -32,7 +32,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 MLP_FLAGS = {"data": "ring8", "data_n": 512, "model": "mlp", "latent_dim": 4, "g_width": 16, "d_width": 16,
              "depth": 2, "batch_size": 16, "loss": "wgan-gp", "n_critic": 2, "r1_gamma": 1.0, "log_every": 1,
              "sample_every": 0,
-             "ckpt_every": 1, "keep_checkpoints": 0, "device": "cpu",
+             "ckpt_every": 1, "keep_checkpoints": 0, "device": "cpu", "lr_decay": 0.0,  # runs are extended
              "precision": "fp32"}  # equivalence to 1e-6 needs fp32 wherever auto would pick bf16
 
 

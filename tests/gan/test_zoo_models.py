@@ -8,7 +8,7 @@ from PIL import Image
 
 from ganstyle.cli import main
 from ganstyle.errors import GanstyleError
-from ganstyle.gan.models import build_models
+from ganstyle.gan.models import build_models, sngan
 from ganstyle.gan.sampling import load_generator
 from ganstyle.gan.trainer import GANTrainer, TrainConfig, resolve_defaults, train_gan
 from ganstyle.io.checkpoints import latest_checkpoint, load_checkpoint
@@ -57,7 +57,9 @@ def test_defaults_follow_the_papers():
     sn = resolve_defaults(tiny("sngan", batch_size=None))
     assert (sn.loss, sn.beta1, sn.n_critic, sn.sngan.g_sn, sn.sngan.attn_res) == ("hinge", 0.5, 1, False, 0)
     sa = resolve_defaults(TrainConfig(data="digits", model="sagan"))
-    assert (sa.g_lr, sa.d_lr, sa.n_critic, sa.beta1, sa.sagan.g_sn, sa.sagan.attn_res) == (1e-4, 4e-4, 1, 0.0, True, 16)
+    assert (sa.g_lr, sa.d_lr, sa.n_critic, sa.beta1, sa.sagan.g_sn, sa.sagan.attn_res) == (1e-4, 4e-4, 1, 0.0, True, None)
+    # unset, attention goes to the largest feature map below the image size: 16 at 32 px, as in the paper
+    assert [sngan.attention_resolution(sa, size) for size in (8, 16, 32, 64)] == [8, 8, 16, 32]
     st = resolve_defaults(TrainConfig(data="digits", model="stylegan-lite"))
     assert (st.loss, st.r1_gamma, st.reg_every, st.mbstd_group) == ("ns", 0.01, 4, 4)
     assert resolve_defaults(TrainConfig(data="digits", model="cond")).conditional

@@ -15,7 +15,7 @@ from ganstyle import __version__
 from ganstyle.errors import GanstyleError
 
 COMMAND_MODULES = ("ganstyle.cli.gan", "ganstyle.cli.metrics", "ganstyle.cli.style", "ganstyle.cli.style_train", "ganstyle.cli.demo",
-                   "ganstyle.cli.studio", "ganstyle.cli.translate")
+                   "ganstyle.cli.studio", "ganstyle.cli.translate", "ganstyle.cli.project")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -79,7 +79,10 @@ class TrainConfig:
     beta1: float | None = field(None, ge=0, lt=1, help="Adam beta1", default_text=by_family("beta1"))
     beta2: float | None = field(None, ge=0, lt=1, help="Adam beta2", default_text=by_family("beta2"))
     n_critic: int | None = field(None, ge=1, help="discriminator updates per generator update", default_text=by_family("n_critic"))
-    ema_decay: float = field(0.999, ge=0, lt=1, help="decay of the generator weight average used for samples (0 = no averaging)")
+    ema_decay: float | None = field(None, ge=0, lt=1, help="decay of the generator weight average used for samples (0 = no averaging)",
+                                    default_text=by_family("ema_decay"))
+    lr_decay: float | None = field(None, ge=0, le=1, help="fraction of the final steps over which both learning rates fall "
+                                   "linearly to 0 (0 = constant)", default_text=by_family("lr_decay"))
     # run
     seed: int = field(0, help="random seed (runs are bit-exact on CPU for a given seed)")
     device: str = field("auto", help="auto, cpu, cuda or cuda:N")
@@ -156,7 +159,7 @@ def config_file_dict(cfg: TrainConfig) -> dict[str, Any]:
 GLOBAL_DEFAULTS: dict[str, Any] = {
     "latent_dim": 100, "g_width": 64, "d_width": 64, "depth": 3, "mbstd_group": 0, "batch_size": 64,
     "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_critic": 1, "gp_weight": 0.0, "r1_gamma": 0.0,
-    "reg_every": 1,
+    "reg_every": 1, "ema_decay": 0.999, "lr_decay": 0.0,
 }
 # Settings that make a loss work as published, applied before the model's own defaults.
 LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -168,10 +171,10 @@ def resolve_defaults(cfg: TrainConfig) -> TrainConfig:
     """Fill unset fields: loss defaults, then the model family's, then global ones."""
     filled = {}
     if cfg.loss is None:
-        cfg = dataclasses.replace(cfg, loss=model_defaults(cfg.model).get("loss", "ns"))
+        cfg = dataclasses.replace(cfg, loss=model_defaults(cfg.model, cfg).get("loss", "ns"))
     if getattr(model_family(cfg.model), "CONDITIONAL", False):
         cfg = dataclasses.replace(cfg, conditional=True)
-    layers = [LOSS_DEFAULTS.get(cfg.loss, {}), model_defaults(cfg.model), GLOBAL_DEFAULTS]
+    layers = [LOSS_DEFAULTS.get(cfg.loss, {}), model_defaults(cfg.model, cfg), GLOBAL_DEFAULTS]
     for f in dataclasses.fields(cfg):
         if getattr(cfg, f.name) is None:
             for layer in layers:

@@ -241,6 +241,14 @@ class SampleConfig:
     device: str = field("auto", help="auto, cpu, cuda or cuda:N")
     batch_size: int = field(256, ge=1, help="samples per forward pass")
     overwrite: bool = field(False, help="replace an existing --out file (never one of the inputs)")
+    refine: str | None = field(None, choices=("drs", "mh"), help="correct samples with the run's discriminator: "
+                               "rejection sampling (drs) or Metropolis-Hastings (mh)")
+    refine_steps: int | None = field(None, ge=1, help="--refine mh: proposals per chain (default: 20)")
+    drs_quantile: float | None = field(None, gt=0, lt=1, help="--refine drs: shift gamma to this quantile of F (the "
+                                       "paper's 0.95; keeps fewer, higher-scoring samples) instead of exact rejection")
+    interpolate_from: str | None = field(None, help="a latent .npz written by 'ganstyle project': draw the path from it "
+                                         "to --to (K = --interpolate, default 8)")
+    interpolate_to: str | None = field(None, flag="to", help="end latent .npz for --interpolate-from")
 
 
 def sample(source, config: SampleConfig | None = None, **overrides) -> Path:
@@ -252,6 +260,10 @@ def sample(source, config: SampleConfig | None = None, **overrides) -> Path:
     ``points`` float32), a folder one PNG per image (2-D data: ``points.npz`` + ``scatter.png``).
     ``interpolate=K`` makes rows of K images along great circles between random latent
     endpoints. ``per_class=K`` (class-conditional models) draws K samples of every class.
+    ``refine="drs"|"mh"`` corrects the samples with the run's discriminator
+    (:mod:`ganstyle.gan.refine`; ``refine_steps``: MH chain length). ``interpolate_from`` and
+    ``interpolate_to`` (latent ``.npz`` files from ``ganstyle project``) draw one row of
+    ``interpolate`` (default 8) images between them.
     """
     from ganstyle.io.outputs import check_output
 
@@ -276,10 +288,25 @@ def sample(source, config: SampleConfig | None = None, **overrides) -> Path:
         n, nrow = len(labels), cfg.per_class
     points = len(g.data_shape) == 1
     y = None
-    if cfg.interpolate:
+    if cfg.interpolate_from or cfg.interpolate_to:
+        from ganstyle.gan.project import interpolate_latents
+
+        if not (cfg.interpolate_from and cfg.interpolate_to):
+            raise GanstyleError("--interpolate-from and --to: give both latent files")
+        samples = interpolate_latents(g, cfg.interpolate_from, cfg.interpolate_to, cfg.interpolate or 8)
+        nrow = samples.shape[0]
+    elif cfg.interpolate:
         if points:
             raise GanstyleError("--interpolate: needs an image model (this run generates 2-D points)")
         samples, nrow = _interpolation(g, n, cfg.interpolate, cfg.seed, cfg.truncation, cfg.batch_size, labels)
+    elif cfg.refine:
+        from ganstyle.gan.refine import describe, refine_run
+
+        if cfg.truncation is not None or labels is not None or cfg.per_class:
+            raise GanstyleError("--refine: does not combine with --truncation, --class or --per-class")
+        refined = refine_run(g, n, cfg.refine, steps=cfg.refine_steps, seed=cfg.seed, drs_quantile=cfg.drs_quantile)
+        print(describe(refined, cfg.refine))
+        samples = refined.samples
     else:
         if g.num_classes:
             # explicit labels, so that an .npz records which class each sample was drawn for

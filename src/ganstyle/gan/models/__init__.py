@@ -8,7 +8,8 @@ A family module exposes two builders with the same signature::
 ``cfg`` is the run's :class:`~ganstyle.gan.trainer.TrainConfig`, ``data_shape`` the shape
 of one sample (``(C, H, W)`` or ``(D,)``) and ``num_classes`` is ``None`` for an
 unconditional model. It may also define ``DEFAULTS``: values for config fields the user
-left unset (e.g. ``{"latent_dim": 100}``), and ``check(cfg, data_shape)`` to reject
+left unset (e.g. ``{"latent_dim": 100}``) or ``defaults_for(cfg)`` returning such a dict
+chosen by the run's data, and ``check(cfg, data_shape)`` to reject
 configurations it cannot build with a :class:`GanstyleError`.
 
 The modules it returns follow a small protocol the trainer and sampler rely on:
@@ -85,5 +86,9 @@ def build_generator(cfg, data_shape: tuple[int, ...], num_classes: int | None) -
     return fam.make_generator(cfg, tuple(data_shape), num_classes)
 
 
-def model_defaults(name: str) -> dict:
-    return dict(getattr(model_family(name), "DEFAULTS", {}))
+def model_defaults(name: str, cfg=None) -> dict:
+    """The family's defaults; a family with ``defaults_for(cfg)`` may choose them by data (given ``cfg``)."""
+    fam = model_family(name)
+    if cfg is not None and hasattr(fam, "defaults_for"):
+        return dict(fam.defaults_for(cfg))
+    return dict(getattr(fam, "DEFAULTS", {}))

@@ -50,12 +50,27 @@ def check(cfg, data_shape) -> None:
     c, h, w = data_shape
     if h != w:
         raise GanstyleError(f"--model {cfg.model} needs square images, got {h}x{w}")
-    s0, k = stages(h)
-    res = [s0 * 2 ** i for i in range(1, k + 1)]
+    res = feature_sizes(h)
     attn_res = cfg.options.attn_res
     if attn_res and attn_res not in res:
         raise GanstyleError(f"--{cfg.model}.attn-res {attn_res}: must be one of the feature-map sizes {res} for {h}px images "
                             "(0 = no attention)")
+
+
+def feature_sizes(size: int) -> list[int]:
+    """Side lengths of the generator's block outputs (and the discriminator's inputs) for ``size`` px."""
+    s0, k = stages(size)
+    return [s0 * 2 ** i for i in range(1, k + 1)]
+
+
+def attention_resolution(cfg, size: int) -> int:
+    """``--MODEL.attn-res``, or when it is unset the largest feature map below the image size (16 for
+    32 px, the papers' choice; 8 for 16 px; for 8 px digits G's only map, 8, where D, whose maps
+    are 4x4, has none)."""
+    if cfg.options.attn_res is not None:
+        return cfg.options.attn_res
+    sizes = feature_sizes(size)
+    return max([r for r in sizes if r < size] or sizes)
 
 
 def _init(m: nn.Module, gain: float = 1.0) -> nn.Module:
@@ -218,12 +233,11 @@ class ResNetDiscriminator(nn.Module):
 
 def make_generator(cfg, data_shape, num_classes, shared_dim: int = 0, embed_input: bool = False):
     c, size, _ = data_shape
-    opts = cfg.options
-    return ResNetGenerator(cfg.latent_dim, c, size, cfg.g_width, num_classes, opts.g_sn, opts.attn_res, shared_dim,
-                           embed_input)
+    return ResNetGenerator(cfg.latent_dim, c, size, cfg.g_width, num_classes, cfg.options.g_sn,
+                           attention_resolution(cfg, size), shared_dim, embed_input)
 
 
 def make_discriminator(cfg, data_shape, num_classes, sn_embed: bool = True):
     c, size, _ = data_shape
-    return ResNetDiscriminator(c, size, cfg.d_width, num_classes, True, cfg.options.attn_res, cfg.mbstd_group or 0,
+    return ResNetDiscriminator(c, size, cfg.d_width, num_classes, True, attention_resolution(cfg, size), cfg.mbstd_group or 0,
                                sn_embed)
