@@ -86,9 +86,9 @@ def test_offline_message(tmp_path, monkeypatch):
     monkeypatch.delenv(bb.WEIGHTS_ENV, raising=False)
 
     def no_network(*a, **k):
-        raise bb.urllib.error.URLError("offline")
+        raise bb.vgg.urllib.error.URLError("offline")
 
-    monkeypatch.setattr(bb.urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(bb.vgg.urllib.request, "urlopen", no_network)
     with pytest.raises(GanstyleError) as info:
         bb.build_backbone("vgg19")
     msg = str(info.value)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ganstyle.errors import GanstyleError
+from ganstyle.style.backbones import BACKBONE_CHOICES
 
 STYLIZE_EPILOG = """examples:
   ganstyle stylize photo.jpg starry.jpg --out out.png                      # Gatys, 512 px
@@ -76,9 +77,9 @@ def register(sub) -> None:
     p.add_argument("--mask", nargs="+", default=None, metavar="MASK",
                    help="adain: one grayscale mask per style saying where it applies")
     p.add_argument("--model", metavar="MODEL_DIR", help="fast/adain: folder written by 'ganstyle train-style'")
-    p.add_argument("--backbone", choices=("auto", "vgg19", "random"), default=d.backbone,
+    p.add_argument("--backbone", choices=BACKBONE_CHOICES, default=d.backbone,
                    help="gatys feature network; auto = vgg19 if its weights are found, else random (default: auto)")
-    p.add_argument("--weights", metavar="PATH", help="VGG-19 weights (torchvision vgg19-dcbb9e9d.pth or .safetensors)")
+    p.add_argument("--weights", metavar="PATH", help="weights file of the chosen VGG backbone (.pth in its official layout or .safetensors)")
     p.add_argument("--pooling", choices=("max", "avg"), default=d.pooling, help=f"backbone pooling (default: {d.pooling})")
     p.add_argument("--keep-alpha", action="store_true",
                    help="put the content's transparency back on the output (default: composite it on white)")
@@ -99,8 +100,8 @@ def register(sub) -> None:
     e.add_argument("out", metavar="OUT")
     e.add_argument("content", metavar="CONTENT")
     e.add_argument("style", metavar="STYLE")
-    e.add_argument("--backbone", choices=("auto", "vgg19", "random"), default="auto", help="(default: auto)")
-    e.add_argument("--weights", metavar="PATH", help="VGG-19 weights file")
+    e.add_argument("--backbone", choices=BACKBONE_CHOICES, default="auto", help="(default: auto)")
+    e.add_argument("--weights", metavar="PATH", help="weights file of the chosen VGG backbone")
     e.add_argument("--size", type=int, default=None, metavar="PX",
                    help="evaluate at this long side (default: OUT's own size)")
     e.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",

@@ -32,7 +32,7 @@ from ganstyle.config import field
 from ganstyle.errors import GanstyleError
 from ganstyle.io.images import save_image
 from ganstyle.style import color
-from ganstyle.style.backbones import FeatureBackbone, build_backbone
+from ganstyle.style.backbones import BACKBONE_CHOICES, FeatureBackbone, build_backbone
 from ganstyle.style.losses import content_loss, gram_matrix, tv_loss
 from ganstyle.torch_utils import autocast, available_memory, check_precision, resolve_device
 
@@ -60,7 +60,7 @@ class GatysConfig:
     lr: float = field(0.0, help="learning rate (default: 0.03 for adam on [0,1] pixels, 1.0 for lbfgs)")
     init: str = field("content", help="starting image", choices=INITS)
     preserve_color: str = field("none", help="keep the content's colours: luminance-only transfer, or match the style's colour histogram to the content", choices=COLOR_MODES)
-    backbone: str = field("auto", help="feature network: vgg19 (needs weights), random (no download) or auto", choices=("auto", "vgg19", "random"))
+    backbone: str = field("auto", help="feature network: vgg19, vgg16, vgg19-caffe (need weights), random (no download) or auto", choices=BACKBONE_CHOICES)
     weights: str | None = field(None, help="local VGG-19 weights file (.pth or .safetensors)")
     pooling: str = field("avg", help="pooling in the backbone (avg gives smoother results)", choices=("max", "avg"))
     save_every: int = field(0, help="write the current image every K steps (0: never)")

@@ -33,6 +33,7 @@ from ganstyle.io.checkpoints import (capture_rng_state, checkpoint_stem, latest_
                                      prune_checkpoints, restore_rng_state, save_checkpoint, sub_state_dict)
 from ganstyle.io.images import image_to_array, list_images, open_image, resize_long_side, save_grid
 from ganstyle.io.runlog import append_csv, plot_columns, truncate_csv
+from ganstyle.style.backbones import BACKBONE_CHOICES, BACKBONES
 
 METHODS = ("fast", "adain")
 
@@ -66,7 +67,7 @@ class StyleTrainConfig:
     content_dir: str = field("", help="folder of content photos to train on (random crops)")
     style_dir: str = field("", help="folder of style images (adain)")
     backbone: str = field("auto", help="feature network for the losses: vgg19, random, or auto (vgg19 if its "
-                          "weights are available locally, else random)", choices=("auto", "vgg19", "random"))
+                          "weights are available locally, else random), vgg16, vgg19-caffe", choices=BACKBONE_CHOICES)
     weights: str | None = field(None, help="local VGG-19 weights file (torchvision vgg19-dcbb9e9d.pth)")
     pooling: str = field("max", help="backbone pooling", choices=("max", "avg"))
     seed: int = field(0, help="random seed (network init, crops, the random backbone)")
@@ -240,7 +241,7 @@ def build_training_backbone(cfg: StyleTrainConfig, device: torch.device, announc
 
 def resolved_backbone_name(backbone: nn.Module, requested: str) -> str:
     name = getattr(backbone, "name", requested)
-    return name if name in ("vgg19", "random") else requested
+    return name if name in BACKBONES else requested
 
 
 # ---------------------------------------------------------------------------- loading a model
