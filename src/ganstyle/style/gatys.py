@@ -315,11 +315,14 @@ def _optimise(objective: _Objective, image: torch.Tensor, cfg: GatysConfig, step
     image = image.detach().clone().requires_grad_(True)
     if steps == 0:
         return image
-    if cfg.optimizer == "adam":
-        opt = torch.optim.Adam([image], lr=cfg.lr or 0.03)
-    else:
-        opt = torch.optim.LBFGS([image], lr=cfg.lr or 1.0, max_iter=1, history_size=50,
-                                tolerance_grad=0.0, tolerance_change=0.0)
+
+    def new_lbfgs() -> torch.optim.LBFGS:
+        # The strong-Wolfe line search picks each step's length, so a bad curvature estimate
+        # cannot blow the image up (the divergence seen with fixed unit steps).
+        return torch.optim.LBFGS([image], lr=cfg.lr or 1.0, max_iter=1, history_size=50,
+                                 tolerance_grad=0.0, tolerance_change=0.0, line_search_fn="strong_wolfe")
+
+    opt = torch.optim.Adam([image], lr=cfg.lr or 0.03) if cfg.optimizer == "adam" else new_lbfgs()
     last: dict[str, float] = {}
 
     lbfgs = cfg.optimizer == "lbfgs"
@@ -338,6 +341,10 @@ def _optimise(objective: _Objective, image: torch.Tensor, cfg: GatysConfig, step
 
     for step in range(1, steps + 1):
         opt.step(closure)
+        if lbfgs and opt.state[image].get("t", 1.0) == 0:
+            # The line search found no decrease along the quasi-Newton direction (its curvature
+            # pairs no longer describe this region): start again from steepest descent.
+            opt = new_lbfgs()
         if not lbfgs:
             with torch.no_grad():
                 image.clamp_(0, 1)

@@ -24,7 +24,7 @@ from ganstyle.errors import GanstyleError
 from ganstyle.style.backbones import vgg
 from ganstyle.style.backbones.base import IMAGENET_MEAN, IMAGENET_STD, POOLINGS, FeatureBackbone
 from ganstyle.style.backbones.random_filters import (RANDOM_LAYOUT, MultiSizeConv, _RANDOM_CACHE,
-                                                     calibration_image, random_backbone)
+                                                     calibration_image, random_architecture, random_backbone)
 from ganstyle.style.backbones.vgg import torch_hub_checkpoint_dir
 from ganstyle.style.backbones.vgg16 import SPEC as VGG16_SPEC, vgg16
 from ganstyle.style.backbones.vgg19 import SPEC as VGG19_SPEC, vgg19
@@ -110,6 +110,6 @@ def build_backbone(name: str = "auto", weights: str | os.PathLike | None = None,
 __all__ = [
     "BACKBONES", "BACKBONE_CHOICES", "Backbone", "FeatureBackbone", "IMAGENET_MEAN", "IMAGENET_STD", "POOLINGS",
     "RANDOM_LAYOUT", "MultiSizeConv", "VGG19_FEATURE_INDEX", "VGG19_FILENAME", "VGG19_URL", "WEIGHTS_ENV",
-    "build_backbone", "calibration_image", "find_vgg19_weights", "load_vgg19_state", "random_backbone",
+    "build_backbone", "calibration_image", "random_architecture", "find_vgg19_weights", "load_vgg19_state", "random_backbone",
     "torch_hub_checkpoint_dir", "vgg16", "vgg19", "vgg19_architecture", "vgg19_caffe", "_RANDOM_CACHE",
 ]

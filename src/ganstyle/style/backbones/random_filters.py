@@ -88,13 +88,10 @@ def calibration_image(size: int = 256, seed: int = 0) -> torch.Tensor:
 _RANDOM_CACHE: dict[tuple, dict[str, torch.Tensor]] = {}
 
 
-def random_backbone(seed: int = 0, *, pooling: str = "max", width: float = 1.0,
-                    device: torch.device | str = "cpu") -> FeatureBackbone:
-    """A deterministic random-filter pyramid with VGG's layer names (no download).
-
-    ``width`` scales every layer's channel count (e.g. 0.5 for speed, 2 for quality).
-    """
-    key = (int(seed), pooling, float(width))
+def random_architecture(seed: int = 0, *, pooling: str = "max", width: float = 1.0,
+                        last: str | None = None) -> FeatureBackbone:
+    """The random pyramid's layers with seeded but not yet calibrated filters, up to ``last``
+    (a layer name; None: all). Loading saved weights into it skips the calibration."""
     g = torch.Generator().manual_seed(int(seed))
     layers: list[tuple[str, nn.Module]] = []
     cin, block_prev = 3, 1
@@ -108,7 +105,19 @@ def random_backbone(seed: int = 0, *, pooling: str = "max", width: float = 1.0,
         layers.append((name, conv))
         layers.append(("relu" + name[4:], Relu(conv.out_channels)))
         cin = conv.out_channels
-    net = FeatureBackbone("random", layers, pooling=pooling, source=f"random filters, seed {seed}")
+        if last in (name, "relu" + name[4:]):
+            break
+    return FeatureBackbone("random", layers, pooling=pooling, source=f"random filters, seed {seed}")
+
+
+def random_backbone(seed: int = 0, *, pooling: str = "max", width: float = 1.0,
+                    device: torch.device | str = "cpu") -> FeatureBackbone:
+    """A deterministic random-filter pyramid with VGG's layer names (no download).
+
+    ``width`` scales every layer's channel count (e.g. 0.5 for speed, 2 for quality).
+    """
+    key = (int(seed), pooling, float(width))
+    net = random_architecture(seed, pooling=pooling, width=width)
     if key in _RANDOM_CACHE:  # the calibration pass is the slow part of building one
         net.load_state_dict(_RANDOM_CACHE[key])
         return net.to(device)
