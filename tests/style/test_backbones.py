@@ -81,25 +81,6 @@ def test_vgg19_loader_refuses_wrong_layout(tmp_path):
         bb.build_backbone("vgg19", weights=junk)
 
 
-def test_offline_message(tmp_path, monkeypatch):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv(bb.WEIGHTS_ENV, raising=False)
-
-    def no_network(*a, **k):
-        raise bb.vgg.urllib.error.URLError("offline")
-
-    monkeypatch.setattr(bb.vgg.urllib.request, "urlopen", no_network)
-    with pytest.raises(GanstyleError) as info:
-        bb.build_backbone("vgg19")
-    msg = str(info.value)
-    assert "\n" not in msg and bb.VGG19_URL in msg
-    assert str(tmp_path / "torch" / "hub" / "checkpoints" / bb.VGG19_FILENAME) in msg
-    assert "--backbone random" in msg
-    assert not (tmp_path / "torch" / "hub" / "checkpoints" / (bb.VGG19_FILENAME + ".partial")).exists()
-    with pytest.raises(GanstyleError, match="no such file"):
-        bb.build_backbone("vgg19", weights=tmp_path / "missing.pth")
-
-
 def test_auto_falls_back_to_random(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.delenv(bb.WEIGHTS_ENV, raising=False)

@@ -84,7 +84,7 @@ def test_vgg16_refuses_vgg19_file(tmp_path):
         bb.build_backbone("vgg16", weights=path)
 
 
-@pytest.mark.parametrize("name", ["vgg16", "vgg19-caffe"])
+@pytest.mark.parametrize("name", ["vgg19", "vgg16", "vgg19-caffe"])
 def test_env_var_and_offline_message(tmp_path, monkeypatch, name):
     spec = bb.BACKBONES[name].spec
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
@@ -100,11 +100,14 @@ def test_env_var_and_offline_message(tmp_path, monkeypatch, name):
     cache = tmp_path / "torch" / "hub" / "checkpoints" / spec.filename
     assert msg == (f"{spec.title} weights not found: download {spec.url} to {cache} "
                    f"(or pass --weights PATH / set {spec.env_var}), or use --backbone random")
+    assert not cache.with_name(cache.name + ".partial").exists()
+    with pytest.raises(GanstyleError, match="--weights .*missing.pth: no such file"):
+        bb.build_backbone(name, weights=tmp_path / "missing.pth")
     monkeypatch.setenv(spec.env_var, str(tmp_path / "nope.pth"))
     with pytest.raises(GanstyleError, match=f"\\${spec.env_var}=.*nope.pth: no such file"):
         bb.build_backbone(name)
     good = tmp_path / "w.safetensors"
-    cfg = TORCHVISION_CFG["vgg16" if name == "vgg16" else "vgg19"]
+    cfg = TORCHVISION_CFG["vgg16" if name == "vgg16" else "vgg19"]  # vgg19-caffe has VGG-19's layout
     save_file({k: v for k, v in official_state(cfg).items() if k.startswith("features")}, str(good))
     monkeypatch.setenv(spec.env_var, str(good))
     assert bb.build_backbone(name).name == name

@@ -190,6 +190,19 @@ def load_state(spec: VGGSpec, path: str | os.PathLike) -> dict[str, torch.Tensor
     return tensors
 
 
+def builder(spec: VGGSpec):
+    """The public loader function of one VGG module: ``fn(weights=None, *, pooling, download, device)``."""
+
+    def load(weights: str | os.PathLike | None = None, *, pooling: str = "max", download: bool = True,
+             device: torch.device | str = "cpu") -> FeatureBackbone:
+        return build(spec, weights, pooling=pooling, download_missing=download, device=device)
+
+    load.__name__ = load.__qualname__ = spec.name.replace("-", "_")
+    load.__doc__ = (f"{spec.title} features up to relu5_1 ({spec.description}) from {spec.filename} "
+                    f"or a .safetensors with its keys; found locally or downloaded.")
+    return load
+
+
 def build(spec: VGGSpec, weights: str | os.PathLike | None = None, *, pooling: str = "max",
           download_missing: bool = True, device: torch.device | str = "cpu") -> FeatureBackbone:
     """The spec's VGG features with pretrained weights (found locally, else downloaded)."""

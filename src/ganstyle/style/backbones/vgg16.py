@@ -6,12 +6,7 @@ style relu1_2, relu2_2, relu3_3, relu4_3; content relu2_2 (or relu3_3).
 
 from __future__ import annotations
 
-import os
-
-import torch
-
 from ganstyle.style.backbones import vgg
-from ganstyle.style.backbones.base import FeatureBackbone
 
 SPEC = vgg.VGGSpec(
     name="vgg16",
@@ -24,7 +19,4 @@ SPEC = vgg.VGGSpec(
 )
 
 
-def vgg16(weights: str | os.PathLike | None = None, *, pooling: str = "max", download: bool = True,
-          device: torch.device | str = "cpu") -> FeatureBackbone:
-    """VGG-16 features up to relu5_1 with torchvision's ImageNet weights (or a file in its layout)."""
-    return vgg.build(SPEC, weights, pooling=pooling, download_missing=download, device=device)
+vgg16 = vgg.builder(SPEC)

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
-import torch
-
 from ganstyle.style.backbones import vgg
-from ganstyle.style.backbones.base import FeatureBackbone
 
 SPEC = vgg.VGGSpec(
     name="vgg19",
@@ -20,7 +15,4 @@ SPEC = vgg.VGGSpec(
 )
 
 
-def vgg19(weights: str | os.PathLike | None = None, *, pooling: str = "max", download: bool = True,
-          device: torch.device | str = "cpu") -> FeatureBackbone:
-    """VGG-19 features up to relu5_1 with torchvision's ImageNet weights."""
-    return vgg.build(SPEC, weights, pooling=pooling, download_missing=download, device=device)
+vgg19 = vgg.builder(SPEC)

@@ -8,12 +8,7 @@ BGR channel order, values in 0..255, minus the per-channel ImageNet mean (103.93
 
 from __future__ import annotations
 
-import os
-
-import torch
-
 from ganstyle.style.backbones import vgg
-from ganstyle.style.backbones.base import FeatureBackbone
 
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
@@ -31,7 +26,4 @@ SPEC = vgg.VGGSpec(
 )
 
 
-def vgg19_caffe(weights: str | os.PathLike | None = None, *, pooling: str = "max", download: bool = True,
-                device: torch.device | str = "cpu") -> FeatureBackbone:
-    """Caffe VGG-19 features up to relu5_1 (``vgg19-d01eb7cb.pth`` or a .safetensors with its keys)."""
-    return vgg.build(SPEC, weights, pooling=pooling, download_missing=download, device=device)
+vgg19_caffe = vgg.builder(SPEC)
