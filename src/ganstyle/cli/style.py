@@ -46,17 +46,20 @@ def register(sub) -> None:
                     "--method gatys optimises the image (any style, minutes); fast and adain run a "
                     "network trained with 'ganstyle train-style' (milliseconds).",
         epilog=STYLIZE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("content", metavar="CONTENT", help="the photo to stylise (any format/mode Pillow reads)")
+    p.add_argument("content", metavar="CONTENT", help="the photo to stylise (any format/mode Pillow reads), "
+                   "or a folder of photos (then --out is a folder)")
     p.add_argument("styles", metavar="STYLE", nargs="*", help="style image(s); not used by --method fast")
     p.add_argument("--out", required=True, metavar="FILE", help="output image (.png or .jpg); never an input")
     p.add_argument("--method", choices=("gatys", "fast", "adain"), default="gatys", help="(default: gatys)")
     p.add_argument("--size", type=int, default=None, metavar="PX",
                    help=f"long side of the output (default: {d.size} for gatys, the content's own size for fast/adain)")
-    p.add_argument("--iterations", type=int, default=d.iterations, metavar="N", help=f"gatys steps per scale (default: {d.iterations})")
+    p.add_argument("--iterations", type=int, default=d.iterations, metavar="N", help=f"gatys steps at the finest scale (default: {d.iterations})")
     p.add_argument("--scales", type=int, default=d.scales, metavar="K",
-                   help="gatys coarse-to-fine levels, each twice the size of the previous (default: 1)")
+                   help="gatys coarse-to-fine levels, each twice the size of the previous; 0 = auto: coarsest "
+                        "long side >= 128 px, at most 3 (default: 0)")
     p.add_argument("--scale-iterations", type=_ints, default=None, metavar="N1,N2,..",
-                   help="gatys steps per scale, coarsest first (default: --iterations at each)")
+                   help="gatys steps per scale, coarsest first (default: --iterations at the finest, "
+                        "doubling at each coarser scale)")
     p.add_argument("--style-weight", type=float, default=d.style_weight, metavar="W", help=f"(default: {d.style_weight:g})")
     p.add_argument("--content-weight", type=float, default=d.content_weight, metavar="W", help=f"(default: {d.content_weight:g})")
     p.add_argument("--tv-weight", type=float, default=d.tv_weight, metavar="W",
@@ -76,7 +79,8 @@ def register(sub) -> None:
     p.add_argument("--alpha", type=float, default=1.0, metavar="A", help="adain style strength, 0 (content) .. 1 (default: 1)")
     p.add_argument("--mask", nargs="+", default=None, metavar="MASK",
                    help="adain: one grayscale mask per style saying where it applies")
-    p.add_argument("--model", metavar="MODEL_DIR", help="fast/adain: folder written by 'ganstyle train-style'")
+    p.add_argument("--model", metavar="MODEL_DIR", help="fast/adain: folder written by 'ganstyle train-style' "
+                   "(adain without --model: the model shipped with ganstyle)")
     p.add_argument("--backbone", choices=BACKBONE_CHOICES, default=d.backbone,
                    help="gatys feature network; auto = vgg19 if its weights are found, else random (default: auto)")
     p.add_argument("--weights", metavar="PATH", help="weights file of the chosen VGG backbone (.pth in its official layout or .safetensors)")
@@ -127,12 +131,19 @@ def _stylize(args: argparse.Namespace) -> int:
         if args.save_every:
             options["intermediate"] = str(Path(args.out).with_suffix(""))
     else:
-        if args.model is None:
+        if args.model is None and args.method == "fast":
             raise GanstyleError(f"--method {args.method} needs --model MODEL_DIR (train one with 'ganstyle train-style')")
         options = dict(model=args.model, size=args.size, preserve_color=args.preserve_color,
                        device=args.device, precision=args.precision, tile=args.tile)
         if args.method == "adain":
             options.update(alpha=args.alpha, style_blend=args.style_blend, mask=args.mask)
+    if Path(args.content).is_dir():
+        from ganstyle.style.folder import stylize_folder
+
+        paths = stylize_folder(args.content, args.styles, method=args.method, out=args.out,
+                               overwrite=getattr(args, "overwrite", False), **common, **options)
+        print(f"wrote {len(paths)} image(s) to {args.out}")
+        return 0
     path = stylize(args.content, args.styles, method=args.method, out=args.out, **common, **options)
     print(f"wrote {path}")
     return 0

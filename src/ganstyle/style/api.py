@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -185,7 +186,11 @@ def _stylize_gatys(content, styles, alpha_mode, options) -> tuple[torch.Tensor, 
 
 def _stylize_network(method, content, styles, alpha_mode, options) -> tuple[torch.Tensor, torch.Tensor | None]:
     model = options.pop("model", None)
-    if model is None:
+    if model is None and method == "adain":
+        from ganstyle.style.pretrained import describe_shipped_model
+
+        print(describe_shipped_model(), file=sys.stderr)
+    elif model is None:
         raise GanstyleError(f"--method {method} needs --model MODEL_DIR (a model trained with 'ganstyle train-style')")
     size = options.pop("size", None)
     preserve = options.pop("preserve_color", False)

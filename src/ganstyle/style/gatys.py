@@ -45,9 +45,12 @@ COLOR_MODES = ("none", "luminance", "histogram")
 @dataclass
 class GatysConfig:
     size: int = field(512, help="long side of the output in pixels (the content's aspect ratio is kept)")
-    iterations: int = field(300, help="optimisation steps at the finest scale (coarser scales: see scale_iterations)")
-    scales: int = field(1, help="coarse-to-fine levels, each half the size of the next (e.g. 3: size/4, size/2, size)")
-    scale_iterations: list[int] = field([], help="steps per scale, coarsest first (default: 'iterations' at every scale)")
+    iterations: int = field(25, help="optimisation steps at the finest scale; each coarser scale gets twice "
+                            "as many (a step there costs a quarter)")
+    scales: int = field(0, help="coarse-to-fine levels, each half the size of the next (e.g. 3: size/4, size/2, "
+                        "size); 0 = auto: as many as keep the coarsest long side >= 128 px, at most 3")
+    scale_iterations: list[int] = field([], help="steps per scale, coarsest first (default: 'iterations' at the "
+                                        "finest, doubling at each coarser scale)")
     content_weight: float = field(1.0, help="weight of the content loss (relative to its target's magnitude)")
     style_weight: float = field(100.0, help="weight of the style loss (relative to each Gram target's magnitude)")
     tv_weight: float = field(1.0, help="weight of the total-variation loss (smoothness)")
@@ -96,6 +99,27 @@ def scale_sizes(full: tuple[int, int], scales: int) -> list[tuple[int, int]]:
             break
         sizes.insert(0, (h // 2, w // 2))
     return sizes
+
+
+AUTO_SCALE_MIN = 128  # coarsest long side of the automatic schedule
+AUTO_SCALE_MAX = 3
+
+
+def auto_scales(size: int) -> int:
+    """Levels of the default coarse-to-fine schedule: the coarsest long side stays >= 128 px.
+
+    Measured in benchmarks/gatys_convergence.py: at 512 px a step costs 4x that at 256 px,
+    and the coarse levels settle the large-scale structure of the style in cheap steps.
+    """
+    levels = 1
+    while levels < AUTO_SCALE_MAX and size / 2**levels >= AUTO_SCALE_MIN:
+        levels += 1
+    return levels
+
+
+def default_scale_iterations(finest: int, levels: int) -> list[int]:
+    """``finest`` steps at full size, twice as many at each coarser level (coarsest first)."""
+    return [finest * 2 ** (levels - 1 - i) for i in range(levels)]
 
 
 def estimate_peak_bytes(backbone: FeatureBackbone, hw: tuple[int, int], layers: Sequence[str],
@@ -165,8 +189,8 @@ def validate_config(cfg: GatysConfig, n_styles: int) -> None:
         raise GanstyleError(f"--size: {cfg.size} is too small (at least 8 pixels)")
     if cfg.iterations < 0:
         raise GanstyleError("--iterations must be >= 0")
-    if cfg.scales < 1:
-        raise GanstyleError("--scales must be >= 1")
+    if cfg.scales < 0:
+        raise GanstyleError("--scales must be >= 1 (or 0: automatic)")
     if cfg.style_scale <= 0:
         raise GanstyleError("--style-scale must be > 0")
     for name in ("content_weight", "style_weight", "tv_weight"):
@@ -260,11 +284,11 @@ def run_gatys(content: torch.Tensor, styles: Sequence[torch.Tensor], config: Gat
 
     full = output_size(tuple(content.shape[-2:]), cfg.size)
     _check_min_side(full, "--size", "output")
-    sizes = scale_sizes(full, cfg.scales)
+    sizes = scale_sizes(full, cfg.scales or auto_scales(cfg.size))
     check_memory(net, full, layers, device, cfg.precision)
     if cfg.scale_iterations and len(cfg.scale_iterations) != len(sizes):
         raise GanstyleError(f"--scale-iterations: got {len(cfg.scale_iterations)} value(s) for {len(sizes)} scale(s)")
-    steps_per_scale = list(cfg.scale_iterations) or [cfg.iterations] * len(sizes)
+    steps_per_scale = list(cfg.scale_iterations) or default_scale_iterations(cfg.iterations, len(sizes))
 
     content = content.float().cpu()
     styles = [s.float().cpu() for s in styles]
