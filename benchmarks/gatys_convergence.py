@@ -36,6 +36,8 @@ SETTINGS = {
     "lbfgs": dict(optimizer="lbfgs", iterations=300, scales=1),
     "lbfgs-3scale": dict(optimizer="lbfgs", scales=3, scale_iterations=[50, 30, 12]),
     "adam-3scale": dict(optimizer="adam", scales=3, scale_iterations=[100, 60, 25]),
+    "adam-2scale": dict(optimizer="adam", scales=2, scale_iterations=[50, 25]),
+    "adam-2scale-long": dict(optimizer="adam", scales=2, scale_iterations=[60, 40]),
 }
 
 

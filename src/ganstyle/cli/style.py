@@ -53,13 +53,11 @@ def register(sub) -> None:
     p.add_argument("--method", choices=("gatys", "fast", "adain"), default="gatys", help="(default: gatys)")
     p.add_argument("--size", type=int, default=None, metavar="PX",
                    help=f"long side of the output (default: {d.size} for gatys, the content's own size for fast/adain)")
-    p.add_argument("--iterations", type=int, default=d.iterations, metavar="N", help=f"gatys steps at the finest scale (default: {d.iterations})")
+    p.add_argument("--iterations", type=int, default=d.iterations, metavar="N", help=f"gatys steps per scale (default: {d.iterations})")
     p.add_argument("--scales", type=int, default=d.scales, metavar="K",
-                   help="gatys coarse-to-fine levels, each twice the size of the previous; 0 = auto: coarsest "
-                        "long side >= 128 px, at most 3 (default: 0)")
+                   help="gatys coarse-to-fine levels, each twice the size of the previous (default: 1)")
     p.add_argument("--scale-iterations", type=_ints, default=None, metavar="N1,N2,..",
-                   help="gatys steps per scale, coarsest first (default: --iterations at the finest, "
-                        "doubling at each coarser scale)")
+                   help="gatys steps per scale, coarsest first (default: --iterations at each)")
     p.add_argument("--style-weight", type=float, default=d.style_weight, metavar="W", help=f"(default: {d.style_weight:g})")
     p.add_argument("--content-weight", type=float, default=d.content_weight, metavar="W", help=f"(default: {d.content_weight:g})")
     p.add_argument("--tv-weight", type=float, default=d.tv_weight, metavar="W",

@@ -45,12 +45,12 @@ COLOR_MODES = ("none", "luminance", "histogram")
 @dataclass
 class GatysConfig:
     size: int = field(512, help="long side of the output in pixels (the content's aspect ratio is kept)")
-    iterations: int = field(25, help="optimisation steps at the finest scale; each coarser scale gets twice "
-                            "as many (a step there costs a quarter)")
-    scales: int = field(0, help="coarse-to-fine levels, each half the size of the next (e.g. 3: size/4, size/2, "
-                        "size); 0 = auto: as many as keep the coarsest long side >= 128 px, at most 3")
-    scale_iterations: list[int] = field([], help="steps per scale, coarsest first (default: 'iterations' at the "
-                                        "finest, doubling at each coarser scale)")
+    # Defaults from benchmarks/gatys_convergence.py (README, "Gatys on a CPU"): at 512 px one L-BFGS
+    # step with line search gave the lowest loss per CPU-second once past ~60 CPU-s, and a single
+    # scale kept the content better than coarse-to-fine schedules of the same cost.
+    iterations: int = field(25, help="optimisation steps at the finest scale (coarser scales: see scale_iterations)")
+    scales: int = field(1, help="coarse-to-fine levels, each half the size of the next (e.g. 3: size/4, size/2, size)")
+    scale_iterations: list[int] = field([], help="steps per scale, coarsest first (default: 'iterations' at every scale)")
     content_weight: float = field(1.0, help="weight of the content loss (relative to its target's magnitude)")
     style_weight: float = field(100.0, help="weight of the style loss (relative to each Gram target's magnitude)")
     tv_weight: float = field(1.0, help="weight of the total-variation loss (smoothness)")
@@ -59,7 +59,8 @@ class GatysConfig:
     style_layer_weights: list[float] = field([], help="one weight per style layer (default: equal)")
     style_blend: list[float] = field([], help="one weight per style image (default: equal)")
     style_scale: float = field(1.0, help="style image size relative to the output (long side)")
-    optimizer: str = field("adam", help="adam (steady) or lbfgs (fewer steps on smooth problems, more memory)", choices=OPTIMIZERS)
+    optimizer: str = field("lbfgs", help="lbfgs (line search; the best loss per CPU-second) or adam (cheaper, "
+                           "steadier steps)", choices=OPTIMIZERS)
     lr: float = field(0.0, help="learning rate (default: 0.03 for adam on [0,1] pixels, 1.0 for lbfgs)")
     init: str = field("content", help="starting image", choices=INITS)
     preserve_color: str = field("none", help="keep the content's colours: luminance-only transfer, or match the style's colour histogram to the content", choices=COLOR_MODES)
@@ -99,27 +100,6 @@ def scale_sizes(full: tuple[int, int], scales: int) -> list[tuple[int, int]]:
             break
         sizes.insert(0, (h // 2, w // 2))
     return sizes
-
-
-AUTO_SCALE_MIN = 128  # coarsest long side of the automatic schedule
-AUTO_SCALE_MAX = 3
-
-
-def auto_scales(size: int) -> int:
-    """Levels of the default coarse-to-fine schedule: the coarsest long side stays >= 128 px.
-
-    Measured in benchmarks/gatys_convergence.py: at 512 px a step costs 4x that at 256 px,
-    and the coarse levels settle the large-scale structure of the style in cheap steps.
-    """
-    levels = 1
-    while levels < AUTO_SCALE_MAX and size / 2**levels >= AUTO_SCALE_MIN:
-        levels += 1
-    return levels
-
-
-def default_scale_iterations(finest: int, levels: int) -> list[int]:
-    """``finest`` steps at full size, twice as many at each coarser level (coarsest first)."""
-    return [finest * 2 ** (levels - 1 - i) for i in range(levels)]
 
 
 def estimate_peak_bytes(backbone: FeatureBackbone, hw: tuple[int, int], layers: Sequence[str],
@@ -189,8 +169,8 @@ def validate_config(cfg: GatysConfig, n_styles: int) -> None:
         raise GanstyleError(f"--size: {cfg.size} is too small (at least 8 pixels)")
     if cfg.iterations < 0:
         raise GanstyleError("--iterations must be >= 0")
-    if cfg.scales < 0:
-        raise GanstyleError("--scales must be >= 1 (or 0: automatic)")
+    if cfg.scales < 1:
+        raise GanstyleError("--scales must be >= 1")
     if cfg.style_scale <= 0:
         raise GanstyleError("--style-scale must be > 0")
     for name in ("content_weight", "style_weight", "tv_weight"):
@@ -284,11 +264,11 @@ def run_gatys(content: torch.Tensor, styles: Sequence[torch.Tensor], config: Gat
 
     full = output_size(tuple(content.shape[-2:]), cfg.size)
     _check_min_side(full, "--size", "output")
-    sizes = scale_sizes(full, cfg.scales or auto_scales(cfg.size))
+    sizes = scale_sizes(full, cfg.scales)
     check_memory(net, full, layers, device, cfg.precision)
     if cfg.scale_iterations and len(cfg.scale_iterations) != len(sizes):
         raise GanstyleError(f"--scale-iterations: got {len(cfg.scale_iterations)} value(s) for {len(sizes)} scale(s)")
-    steps_per_scale = list(cfg.scale_iterations) or default_scale_iterations(cfg.iterations, len(sizes))
+    steps_per_scale = list(cfg.scale_iterations) or [cfg.iterations] * len(sizes)
 
     content = content.float().cpu()
     styles = [s.float().cpu() for s in styles]
