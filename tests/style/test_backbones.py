@@ -5,24 +5,12 @@ from safetensors.torch import save_file
 from ganstyle.errors import GanstyleError
 from ganstyle.style import backbones as bb
 
+from .test_vgg_backbones import TORCHVISION_CFG, official_state
 
-def official_state_dict(with_classifier: bool = True) -> dict[str, torch.Tensor]:
-    """torchvision's vgg19 state_dict layout: features.N.{weight,bias} and classifier.M.*."""
-    g = torch.Generator().manual_seed(0)
-    state = {}
-    cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]
-    idx, cin = 0, 3
-    for v in cfg:
-        if v == "M":
-            idx += 1
-            continue
-        state[f"features.{idx}.weight"] = torch.randn(v, cin, 3, 3, generator=g) * 0.05
-        state[f"features.{idx}.bias"] = torch.randn(v, generator=g) * 0.05
-        idx, cin = idx + 2, v
-    if with_classifier:  # small stand-ins: the loader must ignore these keys entirely
-        state["classifier.0.weight"] = torch.zeros(8, 8)
-        state["classifier.0.bias"] = torch.zeros(8)
-    return state
+
+def official_state_dict() -> dict[str, torch.Tensor]:
+    """torchvision's vgg19 state_dict layout: features.N.{weight,bias} and classifier stand-ins."""
+    return official_state(TORCHVISION_CFG["vgg19"])
 
 
 def test_feature_indices_follow_torchvision():

@@ -112,6 +112,7 @@ def run_style_demo(out: str | Path = "runs/demo/style", seed: int = 0, quick: bo
     # Quick: one small scale (a coarser level would leave the content features too few pixels).
     cfg = GatysConfig(size=size, scales=1 if quick else 2, iterations=iterations or 80,
                       scale_iterations=[] if quick else [150, 60],
+                      optimizer="adam",  # many cheap steps: the demo's picture evolves steadily
                       backbone="random", seed=seed, device="cpu", progress=True)
     start = time.perf_counter()
     result = run_gatys(content, [style], cfg, backbone=random_backbone(seed, pooling=cfg.pooling))

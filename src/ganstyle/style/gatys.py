@@ -45,9 +45,9 @@ COLOR_MODES = ("none", "luminance", "histogram")
 @dataclass
 class GatysConfig:
     size: int = field(512, help="long side of the output in pixels (the content's aspect ratio is kept)")
-    # Defaults from benchmarks/gatys_convergence.py (README, "Gatys on a CPU"): at 512 px one L-BFGS
-    # step with line search gave the lowest loss per CPU-second once past ~60 CPU-s, and a single
-    # scale kept the content better than coarse-to-fine schedules of the same cost.
+    # Defaults from benchmarks/gatys_convergence.py (README, "Gatys on a CPU"): at 512 px L-BFGS with
+    # line search reached the lowest loss in the ~90 CPU-s budget (Adam was marginally ahead before
+    # 60 CPU-s), and one scale kept the content better than coarse-to-fine schedules of equal cost.
     iterations: int = field(25, help="optimisation steps at the finest scale (coarser scales: see scale_iterations)")
     scales: int = field(1, help="coarse-to-fine levels, each half the size of the next (e.g. 3: size/4, size/2, size)")
     scale_iterations: list[int] = field([], help="steps per scale, coarsest first (default: 'iterations' at every scale)")
