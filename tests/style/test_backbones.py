@@ -5,24 +5,12 @@ from safetensors.torch import save_file
 from ganstyle.errors import GanstyleError
 from ganstyle.style import backbones as bb
 
+from .test_vgg_backbones import TORCHVISION_CFG, official_state
 
-def official_state_dict(with_classifier: bool = True) -> dict[str, torch.Tensor]:
-    """torchvision's vgg19 state_dict layout: features.N.{weight,bias} and classifier.M.*."""
-    g = torch.Generator().manual_seed(0)
-    state = {}
-    cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]
-    idx, cin = 0, 3
-    for v in cfg:
-        if v == "M":
-            idx += 1
-            continue
-        state[f"features.{idx}.weight"] = torch.randn(v, cin, 3, 3, generator=g) * 0.05
-        state[f"features.{idx}.bias"] = torch.randn(v, generator=g) * 0.05
-        idx, cin = idx + 2, v
-    if with_classifier:  # small stand-ins: the loader must ignore these keys entirely
-        state["classifier.0.weight"] = torch.zeros(8, 8)
-        state["classifier.0.bias"] = torch.zeros(8)
-    return state
+
+def official_state_dict() -> dict[str, torch.Tensor]:
+    """torchvision's vgg19 state_dict layout: features.N.{weight,bias} and classifier stand-ins."""
+    return official_state(TORCHVISION_CFG["vgg19"])
 
 
 def test_feature_indices_follow_torchvision():
@@ -79,25 +67,6 @@ def test_vgg19_loader_refuses_wrong_layout(tmp_path):
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(GanstyleError, match="junk.pth"):
         bb.build_backbone("vgg19", weights=junk)
-
-
-def test_offline_message(tmp_path, monkeypatch):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv(bb.WEIGHTS_ENV, raising=False)
-
-    def no_network(*a, **k):
-        raise bb.urllib.error.URLError("offline")
-
-    monkeypatch.setattr(bb.urllib.request, "urlopen", no_network)
-    with pytest.raises(GanstyleError) as info:
-        bb.build_backbone("vgg19")
-    msg = str(info.value)
-    assert "\n" not in msg and bb.VGG19_URL in msg
-    assert str(tmp_path / "torch" / "hub" / "checkpoints" / bb.VGG19_FILENAME) in msg
-    assert "--backbone random" in msg
-    assert not (tmp_path / "torch" / "hub" / "checkpoints" / (bb.VGG19_FILENAME + ".partial")).exists()
-    with pytest.raises(GanstyleError, match="no such file"):
-        bb.build_backbone("vgg19", weights=tmp_path / "missing.pth")
 
 
 def test_auto_falls_back_to_random(tmp_path, monkeypatch, capsys):

@@ -141,8 +141,10 @@ def test_flag_errors(image_files, capsys, tmp_path):
     assert code == 2 and "--style-blend" in err
     code, _, err = run(capsys, content, style, "--out", out, "--size", "10", "--iterations", "1", "--quiet")
     assert code == 2 and "--size" in err and "at least 16" in err
-    code, _, err = run(capsys, content, style, "--out", out, "--method", "adain")
+    code, _, err = run(capsys, content, "--out", out, "--method", "fast")
     assert code == 2 and "--model" in err
+    code, _, err = run(capsys, content, "--out", out, "--method", "adain")  # the shipped model needs no --model
+    assert code == 2 and "style image" in err
     code, _, err = run(capsys, content, "--out", out, *FAST)
     assert code == 2 and "style image" in err
     code, _, err = run(capsys, content, style, "--out", content / "x.png", *FAST)

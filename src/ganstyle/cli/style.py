@@ -77,7 +77,8 @@ def register(sub) -> None:
                     + "; ".join(f"{n}: {m.summary}" for n, m in METHODS.items()) + ". Flags marked [METHODS] "
                     "apply to those methods only.",
         epilog=STYLIZE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("content", metavar="CONTENT", help="the photo to stylise (any format/mode Pillow reads)")
+    p.add_argument("content", metavar="CONTENT", help="the photo to stylise (any format/mode Pillow reads), "
+                   "or a folder of photos (then --out is a folder)")
     p.add_argument("styles", metavar="STYLE", nargs="*", help="style image(s); not used by --method fast")
     p.add_argument("--out", required=True, metavar="FILE", help="output image (.png or .jpg); never an input")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
@@ -124,8 +125,17 @@ def _stylize(args: argparse.Namespace) -> int:
     intermediate = None
     if getattr(config, "save_every", 0):
         intermediate = str(Path(args.out).with_suffix(""))
+    alpha_mode = "keep" if args.keep_alpha else "white"
+    if Path(args.content).is_dir():
+        from ganstyle.style.folder import stylize_folder
+
+        options = {k: getattr(config, k) for k in given}
+        paths = stylize_folder(args.content, args.styles, method=args.method, out=args.out, overwrite=args.overwrite,
+                               alpha_mode=alpha_mode, **options)
+        print(f"wrote {len(paths)} image(s) to {args.out}")
+        return 0
     path = stylize(args.content, args.styles, config, method=args.method, out=args.out, overwrite=args.overwrite,
-                   alpha_mode="keep" if args.keep_alpha else "white", intermediate=intermediate)
+                   alpha_mode=alpha_mode, intermediate=intermediate)
     print(f"wrote {path}")
     return 0
 

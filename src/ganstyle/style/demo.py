@@ -95,7 +95,8 @@ def _panel(images: list[torch.Tensor], height: int) -> torch.Tensor:
 
 def run_style_demo(out: str | Path = "runs/demo/style", seed: int = 0, quick: bool = False, *,
                    size: int | None = None, iterations: int | None = None) -> dict[str, Path]:
-    """Write content.png, style.png, stylized.png and panel.png (content | style | result) to ``out``.
+    """Write content.png, style.png, stylized.png (Gatys), instant.png (the shipped AdaIN model) and
+    panel.png (content | style | gatys | instant) to ``out``.
 
     About 1 CPU-minute (320 px, two scales); ``quick``: 160 px, one scale, a few seconds.
     ``size``/``iterations`` override the quick settings (for smoke tests).
@@ -111,6 +112,7 @@ def run_style_demo(out: str | Path = "runs/demo/style", seed: int = 0, quick: bo
     # Quick: one small scale (a coarser level would leave the content features too few pixels).
     cfg = GatysConfig(size=size, scales=1 if quick else 2, iterations=iterations or 80,
                       scale_iterations=[] if quick else [150, 60],
+                      optimizer="adam",  # many cheap steps: the demo's picture evolves steadily
                       backbone="random", seed=seed, device="cpu", progress=True)
     start = time.perf_counter()
     result = run_gatys(content, [style], cfg, backbone=random_backbone(seed, pooling=cfg.pooling))
@@ -119,8 +121,24 @@ def run_style_demo(out: str | Path = "runs/demo/style", seed: int = 0, quick: bo
         "style_style": save_image(style, out / "style.png"),
         "style_result": save_image(result.image, out / "stylized.png"),
     }
-    paths["style_panel"] = save_image(_panel([content, style, result.image], result.image.shape[-2]), out / "panel.png")
     h = result.history
     print(f"style demo: {result.sizes[-1][1]}x{result.sizes[-1][0]} in {time.perf_counter() - start:.0f} s, "
-          f"style loss {h[0]['style']:.3g} -> {h[-1]['style']:.3g} -> {paths['style_panel']}")
+          f"style loss {h[0]['style']:.3g} -> {h[-1]['style']:.3g}")
+    instant, seconds = instant_style(content, style)
+    paths["style_instant"] = save_image(instant, out / "instant.png")
+    print(f"style demo, instant (AdaIN, the shipped model): {instant.shape[-1]}x{instant.shape[-2]} in {seconds:.2f} s")
+    paths["style_panel"] = save_image(_panel([content, style, result.image, instant], result.image.shape[-2]),
+                                      out / "panel.png")
+    print(f"style demo: content | style | gatys | instant -> {paths['style_panel']}")
     return paths
+
+
+def instant_style(content: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """The instant path: the AdaIN model shipped in the package, load included; (image, seconds)."""
+    from ganstyle.style.methods.adain import stylize_adain
+    from ganstyle.style.pretrained import load_shipped_model
+
+    start = time.perf_counter()
+    model = load_shipped_model("cpu")
+    image = stylize_adain(content, [style], model, device="cpu")
+    return image, time.perf_counter() - start

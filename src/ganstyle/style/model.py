@@ -29,7 +29,7 @@ class StyleTrainConfig:
     style: str = field("", help="style image (fast)")
     content_dir: str = field("", help="folder of content photos to train on (random crops)")
     style_dir: str = field("", help="folder of style images (adain)")
-    backbone: str = field("auto", help="feature network for the losses: vgg19, random, or auto (vgg19 if its "
+    backbone: str = field("auto", help="feature network for the losses: vgg19, vgg16, vgg19-caffe (need weights), random, or auto (vgg19 if its "
                           "weights are available locally, else random)", choices=BACKBONE_CHOICES)
     weights: str | None = field(None, help="local VGG-19 weights file (torchvision vgg19-dcbb9e9d.pth)")
     pooling: str = field("max", help="backbone pooling", choices=POOLINGS)

@@ -16,6 +16,8 @@ style works at inference without retraining, which also allows the paper's contr
 
 from __future__ import annotations
 
+import sys
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -211,7 +213,7 @@ def _prepare_masks(mask, n_styles: int, size: Sequence[int]) -> torch.Tensor | N
     return torch.stack(out)[None]
 
 
-def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence[torch.Tensor], model_dir: str | Path,
+def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence[torch.Tensor], model_dir,
                   alpha: float = 1.0, weights: Sequence[float] | None = None, preserve_color: bool = False,
                   mask=None, *, device: str | torch.device = "auto", precision: str = "auto",
                   tile: int | None = None, style_size: int | None = 512) -> torch.Tensor:
@@ -220,6 +222,8 @@ def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence
     ``style_imgs``: one (3, h, w) tensor or a list. ``weights``: style mix (one per style).
     ``mask``: one (H, W) mask in [0, 1] per style (resized to the content) routing styles to
     regions. ``style_size``: style images are downscaled to this long side (None: as given).
+    ``model_dir``: a trained model directory, an already loaded ``StyleModel`` (a folder of
+    photos loads it once), or None for the model shipped with the package.
     ``tile``: None = automatic from free memory, 0 = never, N = N x N tiles. Tiles overlap by
     twice the encoder-decoder's receptive radius and are normalised with the whole image's
     feature statistics (from a downscaled copy if even that does not fit).
@@ -232,7 +236,14 @@ def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence
         raise GanstyleError(f"--alpha {alpha}: must be between 0 (content) and 1 (full style)")
     dev = resolve_device(str(device)) if not isinstance(device, torch.device) else device
     precision = resolve_precision(precision, dev, warn=None)
-    model = ADAIN.load(model_dir, dev)
+    if model_dir is None:
+        from ganstyle.style.pretrained import load_shipped_model
+
+        model = load_shipped_model(str(dev))
+    elif hasattr(model_dir, "encoder") and hasattr(model_dir, "net"):
+        model = model_dir
+    else:
+        model = ADAIN.load(model_dir, dev)
     encoder, decoder = model.encoder, model.net
     layer = CONTENT_LAYERS[0]
     styles = [style_imgs] if isinstance(style_imgs, torch.Tensor) and style_imgs.dim() == 3 else list(style_imgs)
@@ -281,6 +292,11 @@ def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence
             f, fm = features_and_masks(small, small_masks)
         frozen = content_statistics(f, fm)
 
+    # Residual decoding (declared by the shipped model): the photo plus what the AdaIN target changes
+    # in the decoder's output, decoder(target) - decoder(content features). What a briefly trained
+    # decoder gets wrong in both terms cancels, so the layout stays the photo's.
+    residual = bool(getattr(model, "residual_decoding", False))
+
     def run(piece: torch.Tensor, origin=(0, 0)) -> torch.Tensor:
         y, x0 = origin
         th, tw = piece.shape[-2:]
@@ -289,12 +305,22 @@ def stylize_adain(content_img: torch.Tensor, style_imgs: torch.Tensor | Sequence
             f, fm = features_and_masks(piece, piece_masks)
             t = adain_target(f, style_stats, alpha=float(alpha), weights=weights, masks=fm, content_stats=frozen)
             with autocast(dev, precision):
-                return decoder(t, [th, tw]).float().clamp(0, 1)
+                out = decoder(t, [th, tw]).float()
+                if residual:
+                    out = piece.to(out.device) + out - decoder(f, [th, tw]).float()
+                return out.clamp(0, 1)
 
     if tile_size is None:
-        return run(x)[0].cpu()
-    margin = _receptive_radius(model, dev)
-    return tiled_apply(run, x, tile=tile_size, margin=margin, align=ENCODER_STRIDE)[0].clamp(0, 1)
+        result = run(x)[0].cpu()
+    else:
+        margin = _receptive_radius(model, dev)
+        result = tiled_apply(run, x, tile=tile_size, margin=margin, align=ENCODER_STRIDE)[0].clamp(0, 1)
+    if getattr(model, "match_style_colors", False) and len(styles) == 1 and masks is None and not preserve_color:
+        # Declared by the shipped model: its briefly trained decoder under-reproduces the
+        # painting's colours, so the result's colour statistics are moved onto the style's.
+        s = check_image(styles[0], "style image 1")[0]
+        result = float(alpha) * match_color_histogram(result, s).clamp(0, 1) + (1 - float(alpha)) * result
+    return result
 
 
 # ---------------------------------------------------------------------------- training
@@ -368,6 +394,7 @@ class AdaINMethod(NetworkMethod):
     config_class = AdaINConfig
     style_folder = True
     load_scale = 2
+    requires_model = False  # without --model: the arbitrary-style model shipped in the package
     train_defaults = {"width": 64, "lr": 1e-4, "style_weight": 10.0, "content_weight": 1.0, "tv_weight": 0.0,
                       "content_layers": CONTENT_LAYERS, "load_size": 0, "batch_size": 8, "steps": 160000,
                       "lr_decay": 5e-5}
@@ -393,6 +420,11 @@ class AdaINMethod(NetworkMethod):
         if not 0.0 <= cfg.alpha <= 1.0:
             raise GanstyleError(f"--alpha {cfg.alpha}: must be between 0 (content) and 1 (full style)")
         content_img, content_alpha = self.load_content(content, styles, cfg, alpha_mode, 8)
+        if not cfg.model:
+            from ganstyle.style.pretrained import ANNOUNCE_SHIPPED, describe_shipped_model
+
+            if ANNOUNCE_SHIPPED.get():
+                print(describe_shipped_model(), file=sys.stderr)
         style_imgs = [as_tensor(s, f"style {i + 1}") for i, s in enumerate(styles)]
         masks = [load_mask(m, i) for i, m in enumerate(cfg.mask)] or None
         # The network's own preserve_color matches the style's colour histogram to the content.
