@@ -77,7 +77,7 @@ def project(source, target, *, steps: int = 200, lr: float = 0.05, feature_weigh
     ``extractor``: ``auto``/``classifier``/``inception``, an extractor or callable, or ``None``
     (pixels only; also used when ``feature_weight`` is 0).
     """
-    from ganstyle.gan.sampling import LoadedGenerator, load_generator
+    from ganstyle.gan.generator import LoadedGenerator, load_generator
 
     g = source if isinstance(source, LoadedGenerator) else load_generator(source, device)
     if len(g.data_shape) != 3:
@@ -187,7 +187,7 @@ def read_latent(path: str | Path) -> tuple[torch.Tensor, str]:
 @torch.no_grad()
 def interpolate_latents(source, start: str | Path, end: str | Path, k: int = 8, device: str = "cpu") -> torch.Tensor:
     """``k`` images along the path between two projected latents (slerp in z, straight in W)."""
-    from ganstyle.gan.sampling import LoadedGenerator, load_generator, slerp
+    from ganstyle.gan.generator import LoadedGenerator, load_generator, slerp
 
     if k < 2:
         raise GanstyleError(f"--interpolate {k}: need at least 2 images per row")

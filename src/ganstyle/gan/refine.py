@@ -192,7 +192,7 @@ def held_out_real(cfg, n: int, seed: int) -> torch.Tensor:
     if cfg.data in TOY_STD:
         # the training set was drawn with the run's seed; another stream gives unseen points
         return sample_toy2d(cfg.data, n, torch.Generator().manual_seed(10_007 + seed))[0]
-    from ganstyle.gan.trainer import load_training_data
+    from ganstyle.gan.batches import load_training_data
 
     ds = load_training_data(cfg)
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n]
@@ -207,7 +207,7 @@ def refine_run(source, n: int, method: str = "drs", *, steps: int | None = None,
     DRS's gamma from this quantile of F (default: exact rejection). Class-conditional
     runs are not supported (the chains would need matching labels).
     """
-    from ganstyle.gan.sampling import LoadedGenerator, generate_from, load_generator
+    from ganstyle.gan.generator import LoadedGenerator, generate_from, load_generator
 
     if method not in METHODS:
         raise GanstyleError(f"--refine: unknown method {method!r}; choose drs or mh")
