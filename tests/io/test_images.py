@@ -301,3 +301,17 @@ def test_save_grid_upscale(tmp_path):
     imgs = torch.rand(4, 3, 5, 5) * 2 - 1
     save_grid(imgs, tmp_path / "g.png", nrow=2, padding=1, upscale=3)
     assert Image.open(tmp_path / "g.png").size == (2 * 16 + 1, 2 * 16 + 1)
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    # The atomic write goes through a private temporary file; the result must not stay private.
+    import os
+
+    from ganstyle.io.images import atomic_write_text, save_image
+
+    umask = os.umask(0)
+    os.umask(umask)
+    expected = 0o666 & ~umask
+    text = atomic_write_text(tmp_path / "a.txt", "x")
+    image = save_image(torch.rand(3, 4, 4), tmp_path / "b.png")
+    assert (text.stat().st_mode & 0o777, image.stat().st_mode & 0o777) == (expected, expected)

@@ -269,6 +269,9 @@ def list_images(folder: str | os.PathLike, *, recursive: bool = True) -> list[Pa
 
 # ----------------------------------------------------------------------------- writing
 
+_UMASK = os.umask(0)  # read once, at import: the umask can only be read by setting it
+os.umask(_UMASK)
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -284,6 +287,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise GanstyleError(f"{path}: cannot write here ({_os_error_reason(exc)})") from None
     os.close(fd)
     tmp_path = Path(tmp)
+    # mkstemp creates the file private (0600); a saved image or log gets the mode any new file
+    # would get (0666 less the umask), so other users and tools can read it as before.
+    os.chmod(tmp_path, 0o666 & ~_UMASK)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
