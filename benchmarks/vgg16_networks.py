@@ -30,21 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import style_data  # noqa: E402
+from instant_style_grid import fit  # noqa: E402  (centre-crop and resize, as in the README grid)
 
 from ganstyle.io.images import save_image  # noqa: E402
 from ganstyle.style.api import stylize  # noqa: E402
 from ganstyle.style.evaluate import style_eval  # noqa: E402
-from ganstyle.style.inputs import load_content, resize_image  # noqa: E402
+from ganstyle.style.inputs import load_content  # noqa: E402
 from ganstyle.style.train import train_style  # noqa: E402
-
-
-def fit(img: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """Centre-crop to the aspect ratio of (h, w), then resize."""
-    ih, iw = img.shape[-2:]
-    scale = max(h / ih, w / iw)
-    img = resize_image(img, (max(h, round(ih * scale)), max(w, round(iw * scale))))
-    y, x = (img.shape[-2] - h) // 2, (img.shape[-1] - w) // 2
-    return img[:, y:y + h, x:x + w]
 
 
 def cpu_seconds() -> float:
