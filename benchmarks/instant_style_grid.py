@@ -33,6 +33,17 @@ def fit(img: torch.Tensor, h: int, w: int) -> torch.Tensor:
     return img[:, y:y + h, x:x + w]
 
 
+def grid_of(rows: list[list[torch.Tensor]], h: int, gap: int = 4) -> torch.Tensor:
+    """Rows of (3, h, w) images as one image, with white gaps between images and rows."""
+    lines = []
+    for row in rows:
+        parts = []
+        for i, im in enumerate(row):
+            parts += [im] + ([torch.ones(3, h, gap)] if i < len(row) - 1 else [])
+        lines += [torch.cat(parts, dim=-1), torch.ones(3, gap, sum(p.shape[-1] for p in parts))]
+    return torch.cat(lines[:-1], dim=-2)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--photos", required=True)
@@ -60,15 +71,7 @@ def main(argv=None) -> None:
                 f"{k} {v:.4g}" for k, v in ev.items() if isinstance(v, float)), flush=True)
             row.append(fit(out, h, w))
         rows.append(row)
-    gap = 4
-    lines = []
-    for row in rows:
-        parts = []
-        for i, im in enumerate(row):
-            parts += [im] + ([torch.ones(3, h, gap)] if i < len(row) - 1 else [])
-        lines += [torch.cat(parts, dim=-1), torch.ones(3, gap, sum(p.shape[-1] for p in parts))]
-    grid = torch.cat(lines[:-1], dim=-2)
-    save_image(grid, args.out)
+    save_image(grid_of(rows, h), args.out)
     Path(args.out).with_suffix(".json").write_text(json.dumps(figures, indent=1) + "\n")
     print(f"wrote {args.out}")
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import style_data  # noqa: E402
-from instant_style_grid import fit  # noqa: E402  (centre-crop and resize, as in the README grid)
+from instant_style_grid import fit, grid_of  # noqa: E402  (crop/resize and layout, as in the README grid)
 
 from ganstyle.io.images import save_image  # noqa: E402
 from ganstyle.style.api import stylize  # noqa: E402
@@ -168,14 +168,7 @@ def main(argv=None) -> None:
         label: {k: round(sum(r[k] for r in per.values()) / len(per), 4)
                 for k in ("content_loss", "style_loss", "ssim", "color_swd")}
         for label, per in results["eval"].items()}
-    gap = 4
-    lines = []
-    for row in rows:
-        parts = []
-        for i, im in enumerate(row):
-            parts += [im] + ([torch.ones(3, h, gap)] if i < len(row) - 1 else [])
-        lines += [torch.cat(parts, dim=-1), torch.ones(3, gap, sum(x.shape[-1] for x in parts))]
-    save_image(torch.cat(lines[:-1], dim=-2), out / "panel.png")
+    save_image(grid_of(rows, h), out / "panel.png")
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     print(json.dumps(results["mean"], indent=1))
     print(f"wrote {out / 'results.json'} and {out / 'panel.png'}")

@@ -29,13 +29,13 @@ from ganstyle.translate.blocks import ImagePool, PatchDiscriminator, decoder_tai
 class CycleGANConfig:
     """Architecture and loss weights of CycleGAN (``--model cyclegan``)."""
 
-    g_width: int = field(16, help="generator channels after the first conv (doubles at each downsampling)")
-    n_res_blocks: int = field(3, help="residual blocks at the generator's lowest resolution")
-    d_width: int = field(32, help="discriminator channels of the first layer")
-    d_layers: int = field(2, help="stride-2 layers of the PatchGAN discriminator (patch size grows with it)")
-    cycle_weight: float = field(10.0, help="weight of the cycle-consistency L1 loss")
-    identity_weight: float = field(0.5, help="identity L1 loss weight, relative to --cycle-weight (0 = off)")
-    pool_size: int = field(50, help="generated images kept for discriminator updates (0 = no pool)")
+    g_width: int = field(16, ge=1, help="generator channels after the first conv (doubles at each downsampling)")
+    n_res_blocks: int = field(3, ge=0, help="residual blocks at the generator's lowest resolution")
+    d_width: int = field(32, ge=1, help="discriminator channels of the first layer")
+    d_layers: int = field(2, ge=1, help="stride-2 layers of the PatchGAN discriminator (patch size grows with it)")
+    cycle_weight: float = field(10.0, ge=0, help="weight of the cycle-consistency L1 loss")
+    identity_weight: float = field(0.5, ge=0, help="identity L1 loss weight, relative to --cycle-weight (0 = off)")
+    pool_size: int = field(50, ge=0, help="generated images kept for discriminator updates (0 = no pool)")
 
 
 class ResnetGenerator(nn.Module):

@@ -36,16 +36,16 @@ from ganstyle.translate.blocks import AdaIN, PatchDiscriminator, ResBlock, conv_
 class MUNITConfig:
     """Architecture and loss weights of MUNIT-lite (``--model munit``)."""
 
-    g_width: int = field(16, help="encoder channels after the first conv (doubles at each downsampling)")
-    n_res_blocks: int = field(2, help="residual blocks in the content encoder and (with AdaIN) in the decoder")
-    style_dim: int = field(8, help="dimension of the style code")
-    mlp_dim: int = field(64, help="hidden units of the MLP that turns a style code into AdaIN parameters")
-    d_width: int = field(32, help="discriminator channels of the first layer")
-    d_layers: int = field(2, help="stride-2 layers of the PatchGAN discriminator (patch size grows with it)")
-    recon_x_weight: float = field(10.0, help="weight of the image reconstruction L1 loss")
-    recon_c_weight: float = field(1.0, help="weight of the content-code reconstruction L1 loss")
-    recon_s_weight: float = field(1.0, help="weight of the style-code reconstruction L1 loss")
-    cycle_weight: float = field(0.0, help="weight of the explicit cycle L1 loss (MUNIT's optional term)")
+    g_width: int = field(16, ge=1, help="encoder channels after the first conv (doubles at each downsampling)")
+    n_res_blocks: int = field(2, ge=0, help="residual blocks in the content encoder and (with AdaIN) in the decoder")
+    style_dim: int = field(8, ge=1, help="dimension of the style code")
+    mlp_dim: int = field(64, ge=1, help="hidden units of the MLP that turns a style code into AdaIN parameters")
+    d_width: int = field(32, ge=1, help="discriminator channels of the first layer")
+    d_layers: int = field(2, ge=1, help="stride-2 layers of the PatchGAN discriminator (patch size grows with it)")
+    recon_x_weight: float = field(10.0, ge=0, help="weight of the image reconstruction L1 loss")
+    recon_c_weight: float = field(1.0, ge=0, help="weight of the content-code reconstruction L1 loss")
+    recon_s_weight: float = field(1.0, ge=0, help="weight of the style-code reconstruction L1 loss")
+    cycle_weight: float = field(0.0, ge=0, help="weight of the explicit cycle L1 loss (MUNIT's optional term)")
 
 
 N_DOWN = 2

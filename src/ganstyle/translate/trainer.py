@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from ganstyle.config import field, from_dict, read_config_file, to_dict
+from ganstyle.config import field, from_dict, read_config_file, to_dict, validate
 from ganstyle.errors import GanstyleError
 from ganstyle.gan.trainer import BatchSampler
 from ganstyle.io.checkpoints import capture_rng_state, restore_rng_state, sub_state_dict
@@ -46,18 +46,18 @@ class TranslateConfig:
     domain_b: str | None = field(None, help="folder of domain-B images (not used with a built-in pair)")
     image_size: int = field(32, help="image side in pixels (images are resized and centre-cropped; a multiple of 4)")
     model: str = field("cyclegan", help="translation model", choices=tuple(MODELS))
-    steps: int = field(2000, help="training steps in total (a resumed run continues up to this)")
-    batch_size: int = field(8, help="images of each domain per step")
-    lr: float = field(2e-4, help="Adam learning rate of generators and discriminators")
-    beta1: float = field(0.5, help="Adam beta1")
-    beta2: float = field(0.999, help="Adam beta2")
+    steps: int = field(2000, ge=1, help="training steps in total (a resumed run continues up to this)")
+    batch_size: int = field(8, ge=1, help="images of each domain per step")
+    lr: float = field(2e-4, gt=0, help="Adam learning rate of generators and discriminators")
+    beta1: float = field(0.5, ge=0, lt=1, help="Adam beta1")
+    beta2: float = field(0.999, ge=0, lt=1, help="Adam beta2")
     seed: int = field(0, help="random seed (runs are bit-exact on CPU for a given seed)")
     device: str = field("auto", help="auto, cpu, cuda or cuda:N")
-    log_every: int = field(50, help="steps between loss log rows (and NaN checks)")
-    sample_every: int = field(500, help="steps between sample grids (0 = only at the end)")
-    ckpt_every: int = field(500, help="steps between checkpoints (0 = only at the end)")
-    keep_checkpoints: int = field(3, help="how many recent checkpoints to keep (0 = all)")
-    n_samples: int = field(8, help="inputs per domain in each sample grid")
+    log_every: int = field(50, ge=1, help="steps between loss log rows (and NaN checks)")
+    sample_every: int = field(500, ge=0, help="steps between sample grids (0 = only at the end)")
+    ckpt_every: int = field(500, ge=0, help="steps between checkpoints (0 = only at the end)")
+    keep_checkpoints: int = field(3, ge=0, help="how many recent checkpoints to keep (0 = all)")
+    n_samples: int = field(8, ge=1, help="inputs per domain in each sample grid")
 
 
 # Settings a resumed run must keep: changing them would not continue the same run.
@@ -285,13 +285,14 @@ def train_translation(config: TranslateConfig | None = None, model_config=None, 
         given = {**(to_dict(config) if config else {}), **(to_dict(model_config) if model_config else {}), **overrides}
         _check_resume_settings(given, stored, run.path)
         run_fields = {f.name for f in dataclasses.fields(TranslateConfig)}
-        cfg = dataclasses.replace(cfg, **{k: v for k, v in given.items() if k in run_fields})
+        cfg = validate(dataclasses.replace(cfg, **{k: v for k, v in given.items() if k in run_fields}))
         run.keep_checkpoints = cfg.keep_checkpoints
     else:
         if out is None:
             raise GanstyleError("--out: give a run directory for the new run (or --resume RUN_DIR)")
-        cfg = dataclasses.replace(config or TranslateConfig(), **overrides)
-        model_cfg = model_config or model_config_class(cfg.model)()
+        # The declared ranges, checked before a run directory is made (for Python callers too).
+        cfg = validate(dataclasses.replace(config or TranslateConfig(), **overrides))
+        model_cfg = validate(model_config or model_config_class(cfg.model)())
         run = RunDir.open(out, command="ganstyle translate-train", keep_checkpoints=cfg.keep_checkpoints)
     trainer = TranslationTrainer(cfg, model_cfg, run, pair=pair)
     if resume is not None:
