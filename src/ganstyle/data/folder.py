@@ -13,6 +13,7 @@ classes; otherwise the set is unlabelled.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from pathlib import Path
@@ -120,3 +121,39 @@ def load_folder(path: str | os.PathLike, image_size: int = 64, channels: int = 3
         num_classes=len(class_names) if class_names else None, class_names=class_names,
         meta={"files": [str(files[i]) for i in keep], "skipped": [str(f) for f, _ in bad]},
     )
+
+
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+
+
+def probe_folder(path: str | os.PathLike, n: int = 16) -> tuple[int, int] | None:
+    """``(channels, side)`` of the images under ``path`` from ``n`` of them spread over the listing,
+    without decoding the set: channels 1 when every probed image is grey (a grey mode, or RGB
+    with equal bands), else 3; side is the smallest short side. None when the folder cannot be
+    read (the loader then reports why). Cached while the folder's modification time is unchanged."""
+    root = Path(path).expanduser().absolute()
+    try:
+        stamp = root.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _probe(root, stamp, n)
+
+
+@functools.lru_cache(maxsize=16)
+def _probe(root: Path, stamp: int, n: int) -> tuple[int, int] | None:
+    import numpy as np
+
+    try:
+        files = list_images(root)
+        picks = [files[i * len(files) // min(n, len(files))] for i in range(min(n, len(files)))]
+        channels, side = 1, None
+        for file in picks:
+            img = open_image(file)
+            side = min(img.size) if side is None else min(side, min(img.size))
+            if img.mode not in GREY_MODES:
+                bands = np.asarray(img.convert("RGB"))
+                if not ((bands[..., 0] == bands[..., 1]).all() and (bands[..., 1] == bands[..., 2]).all()):
+                    channels = 3
+        return channels, side
+    except (GanstyleError, OSError):
+        return None

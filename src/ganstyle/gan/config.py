@@ -61,8 +61,8 @@ class TrainConfig:
     g_width: int | None = field(None, ge=1, help="generator width: MLP hidden units or DCGAN channels before the output layer", default_text=by_family("g_width"))
     d_width: int | None = field(None, ge=1, help="discriminator width: MLP hidden units or DCGAN channels of the first layer", default_text=by_family("d_width"))
     depth: int | None = field(None, ge=1, help="hidden layers of the MLP generator and discriminator", default_text=by_family("depth"))
-    d_norm: str = field("auto", help="discriminator normalisation (auto: batch norm, layer norm with a gradient penalty)",
-                        choices=("auto", "bn", "ln", "none"))
+    d_norm: str = field("auto", help="discriminator normalisation (auto: batch norm, layer norm with a gradient penalty; "
+                        "sn: spectral norm on every DCGAN discriminator layer)", choices=("auto", "bn", "ln", "none", "sn"))
     mbstd_group: int | None = field(None, ge=0, help="minibatch-stddev group size in D, a counter to mode collapse (0 = off)", default_text=by_family("mbstd_group"))
     conditional: bool = field(False, help="class-conditional G and D (needs labelled data)")
     # objective
