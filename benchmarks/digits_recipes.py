@@ -20,6 +20,7 @@ FIDs recorded, so one run compares EMA horizons (their update costs count in the
     python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows best --precision fp32 --budget 180
     # refinement lift: the same trained model sampled plain, with --refine drs and --refine mh
     python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows best --budget 180 --refine
+    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows best --budget 180 --refine-existing
 
 Results accumulate in ``OUT/digits_recipes.json`` (one entry per row x training size x seed x
 budget x precision; rerunning an entry replaces it) and ``OUT/digits_recipes.md``.
@@ -59,19 +60,26 @@ RECIPES: dict[str, dict] = {
     "w64": {"g_width": 64, "d_width": 64, "ema_decay": 0.995},
     "w32": {"g_width": 32, "d_width": 32, "ema_decay": 0.995},
     "w16": {"g_width": 16, "d_width": 16, "ema_decay": 0.995},
-    "w32-hinge": {"g_width": 32, "d_width": 32, "ema_decay": 0.995, "loss": "hinge"},
-    "w32-sn": {"g_width": 32, "d_width": 32, "ema_decay": 0.995, "d_norm": "sn"},
-    "w32-sn-hinge": {"g_width": 32, "d_width": 32, "ema_decay": 0.995, "d_norm": "sn", "loss": "hinge"},
-    "w32-r1": {"g_width": 32, "d_width": 32, "ema_decay": 0.995, "r1_gamma": 0.1, "reg_every": 4},
-    "w32-ttur": {"g_width": 32, "d_width": 32, "ema_decay": 0.995, "g_lr": 1e-4, "d_lr": 4e-4},
-    "w32-lr5": {"g_width": 32, "d_width": 32, "ema_decay": 0.995, "g_lr": 5e-4, "d_lr": 5e-4},
-    "w32-b32": {"g_width": 32, "d_width": 32, "ema_decay": 0.995, "batch_size": 32},
-    "w32-b128": {"g_width": 32, "d_width": 32, "ema_decay": 0.995, "batch_size": 128},
-    "w32-daug": {"g_width": 32, "d_width": 32, "ema_decay": 0.995, "diffaugment": "translation"},
-    "w48": {"g_width": 48, "d_width": 48, "ema_decay": 0.995},
-    "g48-d32": {"g_width": 48, "d_width": 32, "ema_decay": 0.995},
+    "w24": {"g_width": 24, "d_width": 24, "ema_decay": 0.995},
+    "w12": {"g_width": 12, "d_width": 12, "ema_decay": 0.995},
+    "g24-d16": {"g_width": 24, "d_width": 16, "ema_decay": 0.995},
+    "w16-hinge": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "loss": "hinge"},
+    "w16-sn": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "d_norm": "sn"},
+    "w16-r1": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "r1_gamma": 1.0, "reg_every": 4},
+    "w16-ttur": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "g_lr": 1e-4, "d_lr": 4e-4},
+    "w16-lr5": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "g_lr": 5e-4, "d_lr": 5e-4},
+    "w16-b32": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "batch_size": 32},
+    "w16-b128": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "batch_size": 128},
+    "w16-daug": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "diffaugment": "translation"},
+    # second round, on the faster learning rate
+    "w16-lr1e3": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "g_lr": 1e-3, "d_lr": 1e-3},
+    "w16-lr5-hinge": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "g_lr": 5e-4, "d_lr": 5e-4, "loss": "hinge"},
+    "w16-lr5-b32": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "g_lr": 5e-4, "d_lr": 5e-4, "batch_size": 32},
+    "w16-lr5-r1": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "g_lr": 5e-4, "d_lr": 5e-4, "r1_gamma": 1.0,
+                   "reg_every": 4},
+    "w24-lr5": {"g_width": 24, "d_width": 24, "ema_decay": 0.995, "g_lr": 5e-4, "d_lr": 5e-4},
 }
-SIDE_EMAS = (0.99, 0.999)
+SIDE_EMAS = (0.98, 0.99, 0.999)
 
 
 def machine() -> dict:
@@ -210,6 +218,8 @@ def main(argv=None) -> None:
                    help="extra EMA decays whose FIDs are recorded (empty: none)")
     p.add_argument("--eval-n", type=int, default=mp.HELDOUT_SIZE)
     p.add_argument("--refine", action="store_true", help="also sample each trained model with --refine drs and mh")
+    p.add_argument("--refine-existing", action="store_true",
+                   help="no training: add the refinement rows to entries trained earlier (their run dirs must exist)")
     p.add_argument("--no-reference", action="store_true", help="skip the real-digits reference row")
     p.add_argument("--out", default="runs/bench/digits_recipes")
     p.add_argument("--workdir", default=None, help="run directories (default OUT/runs)")
@@ -237,7 +247,13 @@ def main(argv=None) -> None:
             if not args.no_reference and f"seed {seed}" not in results["reference"]:
                 results["reference"][f"seed {seed}"] = mp.reference(prepared, n=args.eval_n, seed=seed)
             for name in rows:
-                r = run_row(name, prepared, args, seed)
+                key = entry_key({"row": name, "n_train": n_train, "seed": seed, "budget_cpu_s": args.budget,
+                                 "dtype": RECIPES[name].get("precision", args.precision)})
+                if args.refine_existing:  # refine a model trained by an earlier invocation
+                    r = results["rows"][key]
+                    r["refine"] = refinement_rows(Path(r["run_dir"]), prepared, args, seed)
+                else:
+                    r = run_row(name, prepared, args, seed)
                 results["rows"][entry_key(r)] = r
                 print(f"{entry_key(r):40s} {r['steps']:5d} steps {r['cpu_seconds']:5.0f} CPU-s "
                       f"({r['wall_seconds']:.0f} s wall)  FID {r['fid']:7.2f}  P {r['precision']:.3f} "
