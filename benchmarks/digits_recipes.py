@@ -78,6 +78,11 @@ RECIPES: dict[str, dict] = {
     "w16-lr5-r1": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "g_lr": 5e-4, "d_lr": 5e-4, "r1_gamma": 1.0,
                    "reg_every": 4},
     "w24-lr5": {"g_width": 24, "d_width": 24, "ema_decay": 0.995, "g_lr": 5e-4, "d_lr": 5e-4},
+    # finalists (3 CPU-minutes)
+    "w16-lr1e3-b32": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "g_lr": 1e-3, "d_lr": 1e-3, "batch_size": 32},
+    "w24-lr1e3-b32": {"g_width": 24, "d_width": 24, "ema_decay": 0.995, "g_lr": 1e-3, "d_lr": 1e-3, "batch_size": 32},
+    "w16-lr1e3-b32-hinge": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "g_lr": 1e-3, "d_lr": 1e-3,
+                            "batch_size": 32, "loss": "hinge"},
 }
 SIDE_EMAS = (0.98, 0.99, 0.999)
 
@@ -163,10 +168,17 @@ def run_row(name: str, prepared, args, seed: int) -> dict:
         row["fid_by_ema"][str(decay)] = mp.measure(generator_of(ema.model, seed), prepared, n=args.eval_n,
                                                    seed=seed, metrics=("fid",))["fid"]
     row["fid_by_ema"][str(trainer.cfg.ema_decay)] = row["fid"]
-    row["run_dir"] = str(run_dir)  # its samples/ hold the final fixed-noise grid
+    row["run_dir"] = str(run_dir.resolve())  # its samples/ hold the final fixed-noise grid
     if args.refine:
         row["refine"] = refinement_rows(run_dir, prepared, args, seed)
     return row
+
+
+def portable(text: str, args, data_dir: str) -> str:
+    """Results without this machine's folders: the protocol and run folders become placeholders."""
+    for folder, name in ((args.workdir, "<workdir>"), (data_dir, "<data-dir>")):
+        text = text.replace(str(Path(folder).resolve()), name)
+    return text
 
 
 def entry_key(r: dict) -> str:
@@ -251,7 +263,8 @@ def main(argv=None) -> None:
                                  "dtype": RECIPES[name].get("precision", args.precision)})
                 if args.refine_existing:  # refine a model trained by an earlier invocation
                     r = results["rows"][key]
-                    r["refine"] = refinement_rows(Path(r["run_dir"]), prepared, args, seed)
+                    run_dir = Path(r["run_dir"].replace("<workdir>", str(Path(args.workdir).resolve())))
+                    r["refine"] = refinement_rows(run_dir, prepared, args, seed)
                 else:
                     r = run_row(name, prepared, args, seed)
                 results["rows"][entry_key(r)] = r
@@ -259,7 +272,7 @@ def main(argv=None) -> None:
                       f"({r['wall_seconds']:.0f} s wall)  FID {r['fid']:7.2f}  P {r['precision']:.3f} "
                       f"R {r['recall']:.3f}  classes {r['class_coverage'] * 10:.0f}/10  by EMA "
                       + " ".join(f"{k}:{v:.1f}" for k, v in r["fid_by_ema"].items()), flush=True)
-                path.write_text(json.dumps(results, indent=1, default=str) + "\n")
+                path.write_text(portable(json.dumps(results, indent=1, default=str), args, data_dir) + "\n")
                 (out / "digits_recipes.md").write_text(markdown(results))
     print(markdown(results))
 
