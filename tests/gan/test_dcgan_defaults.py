@@ -48,7 +48,7 @@ def test_small_grey_folder_gets_the_digits_recipe(tmp_path):
 
 
 @pytest.mark.parametrize("mode,size,overrides", [("RGB", 28, {}), ("L", 64, {}), ("L", 28, {"channels": 3}),
-                                                 ("L", 28, {"image_size": 64})])
+                                                 ("L", 28, {"image_size": 64}), ("L", 17, {})])
 def test_colour_or_large_images_keep_the_general_defaults(tmp_path, mode, size, overrides):
     folder = write_folder(tmp_path / "imgs", 4, size, mode)
     cfg = resolve_defaults(TrainConfig(data=f"folder:{folder}", model="dcgan", **overrides))

@@ -54,6 +54,10 @@ def defaults_for(cfg) -> dict:
     channels, size = cfg.channels or native[0], cfg.image_size or native[1]
     if channels != 1 or size not in SMALL_GREY_SIZES:
         return dict(DEFAULTS)
+    try:
+        stages(size)
+    except GanstyleError:  # e.g. a folder of mixed odd sizes: the loader's general size applies
+        return dict(DEFAULTS)
     return {**SMALL_GREY_DEFAULTS, "channels": 1, "image_size": size}
 
 
