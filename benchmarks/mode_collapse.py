@@ -3,14 +3,16 @@
 For every configuration × dataset × seed: train with ``ganstyle.gan.trainer.train_gan``,
 draw 2500 samples and score them with :func:`ganstyle.metrics.modes.mode_coverage` (modes
 covered, % high-quality samples, reverse KL to the uniform mode histogram). The same trained
-model is sampled four ways: the averaged (EMA) generator, the raw generator, and the EMA
-generator refined with the run's discriminator (``--refine drs`` and ``--refine mh``, see
-:mod:`ganstyle.gan.refine`). Writes ``results.json`` (every run), ``table.md`` (mean ±
-standard error over seeds, beside PacGAN's published rows) and one scatter PNG per dataset.
+model is sampled six ways: the averaged (EMA) generator, the raw generator, and the EMA
+generator refined with the run's discriminator (``--refine drs`` exact and with the paper's
+0.95 quantile, ``mh`` and ``langevin``, see :mod:`ganstyle.gan.refine`). Writes
+``results.json`` (every run), ``table.md`` (mean ± standard error over seeds, beside PacGAN's
+published rows) and one scatter PNG per dataset.
 CPU seconds are the training process's CPU time (``time.process_time``), not wall time.
 
     OMP_NUM_THREADS=1 python benchmarks/mode_collapse.py --seeds 0-9 --configs default --out runs/bench/modes
     python benchmarks/mode_collapse.py --seeds 0,1 --configs plain,default --steps 1500   # a quick look
+    python benchmarks/mode_collapse.py --seeds 0-9 --keep-runs runs/bench/modes-runs --variants langevin  # re-score kept runs
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ CONFIGS: dict[str, dict] = {
     "pack2": {"pack": 2},
 }
 # how each trained model is sampled: the EMA generator, the raw one, EMA + refinement
-VARIANTS = ("ema", "raw", "drs", "mh", "drs95")
+VARIANTS = ("ema", "raw", "drs", "mh", "drs95", "langevin")
 # generator updates per run when --steps is not given; a config may set its own via "steps"
-DEFAULT_STEPS = 12000
+DEFAULT_STEPS = 8000
 DATASETS = ("ring8", "grid25")
 # PacGAN (Lin et al. 2018) Table 1, 10 trials (VEEGAN's row as quoted there): modes, % high quality, reverse KL (None: not quoted here)
 PUBLISHED = {
@@ -117,7 +119,7 @@ def run_one(config: str, dataset: str, seed: int, steps: int | None, workdir: Pa
             # drs95: DRS with gamma at the 95th percentile of F, the paper's setting
             method, quantile = ("drs", 0.95) if variant == "drs95" else (variant, None)
             refined = refine_run(run, PROTOCOL_SAMPLES, method, seed=10_000 + seed, drs_quantile=quantile)
-            samples, extra = refined.samples, {"acceptance": refined.acceptance}
+            samples, extra = refined.samples, {"acceptance": refined.acceptance, "latent_shift": refined.latent_shift}
         score = toy_mode_coverage(samples, dataset)
         rows.append({"config": config if variant == "ema" else f"{config}/{variant}", "dataset": dataset, "seed": seed,
                      "steps": steps, "cpu_seconds": cpu, "wall_seconds": wall,
