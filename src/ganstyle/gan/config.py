@@ -167,14 +167,15 @@ LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def resolve_defaults(cfg: TrainConfig) -> TrainConfig:
-    """Fill unset fields: loss defaults, then the model family's, then global ones."""
+def resolve_defaults(cfg: TrainConfig, data_shape: tuple[int, ...] | None = None) -> TrainConfig:
+    """Fill unset fields: loss defaults, then the model family's (some chosen by ``data_shape``, the shape
+    of one sample, when it is known), then global ones."""
     filled = {}
     if cfg.loss is None:
         cfg = dataclasses.replace(cfg, loss=model_defaults(cfg.model, cfg).get("loss", "ns"))
     if getattr(model_family(cfg.model), "CONDITIONAL", False):
         cfg = dataclasses.replace(cfg, conditional=True)
-    layers = [LOSS_DEFAULTS.get(cfg.loss, {}), model_defaults(cfg.model, cfg), GLOBAL_DEFAULTS]
+    layers = [LOSS_DEFAULTS.get(cfg.loss, {}), model_defaults(cfg.model, cfg, data_shape), GLOBAL_DEFAULTS]
     for f in dataclasses.fields(cfg):
         if getattr(cfg, f.name) is None:
             for layer in layers:

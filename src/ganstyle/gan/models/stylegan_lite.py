@@ -49,7 +49,18 @@ class Options:
     mapping_layers: int = field(2, ge=1, help="mapping network depth")
     style_mixing: float = field(0.9, ge=0, le=1, help="style-mixing probability in training")
 
+
 SQRT2 = math.sqrt(2.0)
+
+
+def defaults_for_shape(data_shape) -> dict:
+    """Widths that follow the image size: 16 up to 32 px, 32 (this family's default) from 64 px."""
+    from ganstyle.gan.models.sngan import width_for_size
+
+    if len(data_shape) != 3:
+        return {}
+    width = width_for_size(data_shape[-1], DEFAULTS["g_width"])
+    return {"g_width": width, "d_width": width}
 
 
 def check(cfg, data_shape) -> None:
