@@ -65,6 +65,7 @@ def check(cfg, data_shape) -> None:
     c, h, w = data_shape
     if h != w:
         raise GanstyleError(f"--model {cfg.model} needs square images, got {h}x{w}")
+    stages(h, cfg.model)
     res = feature_sizes(h)
     attn_res = cfg.options.attn_res
     if attn_res and attn_res not in res:

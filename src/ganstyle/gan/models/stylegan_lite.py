@@ -69,7 +69,7 @@ def check(cfg, data_shape) -> None:
                             f"{tuple(data_shape)}; use --model mlp for points")
     if data_shape[1] != data_shape[2]:
         raise GanstyleError(f"--model {cfg.model} needs square images, got {data_shape[1]}x{data_shape[2]}")
-    stages(data_shape[1])
+    stages(data_shape[1], cfg.model)
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
