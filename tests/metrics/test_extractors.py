@@ -134,3 +134,27 @@ def test_classifier_training_is_deterministic():
     for (k, x), y in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(x, y), k
     assert cfg.key() != ClassifierConfig(epochs=2, width=8, feature_dim=16).key()
+
+
+def test_classifier_trains_on_given_data_and_caches_under_its_name(tmp_path):
+    """data=(fit, test): the classifier learns from those sets only (a labelling of its own here,
+    which the bundled split does not have), and the cache file is named after cfg.dataset."""
+    from ganstyle.data.digits import load_digits_dataset
+    from ganstyle.metrics.extractors import classifier_extractor
+    from ganstyle.metrics.extractors.classifier import ClassifierConfig, classifier_path, load_or_train_classifier
+
+    def parity(ds):  # two classes: even / odd digits
+        ds.y, ds.num_classes = ds.y % 2, 2
+        return ds
+
+    fit = parity(load_digits_dataset(image_size=16, channels=1, split="fit"))
+    test = parity(load_digits_dataset(image_size=16, channels=1, split="test"))
+    cfg = ClassifierConfig(dataset="digits-parity", epochs=2, width=8, feature_dim=16)
+    model, info = load_or_train_classifier(cfg, cache_dir=tmp_path, data=(fit, test))
+    assert info["num_classes"] == 2 and info["n_fit"] == len(fit) and info["n_test"] == len(test)
+    assert info["test_accuracy"] >= 0.8
+    assert classifier_path(cfg, tmp_path).is_file() and "digits-parity" in classifier_path(cfg, tmp_path).name
+    # the normal extractor path reads it back (no data needed) with the same weights
+    ext = classifier_extractor(cfg.dataset, cache_dir=tmp_path, config=cfg)
+    _, logits = ext.run(test.x[:5])
+    assert ext.checksum == info["sha256"] and logits.shape == (5, 2)

@@ -107,9 +107,15 @@ def accuracy(model: DomainClassifier, x: torch.Tensor, y: torch.Tensor, batch_si
     return hits / len(x)
 
 
-def train_classifier(cfg: ClassifierConfig = ClassifierConfig(), *, verbose: bool = False) -> tuple[DomainClassifier, dict]:
-    """Train from scratch; returns the model (eval mode) and a dict with its test accuracy."""
-    fit, test = _load_split(cfg, "fit"), _load_split(cfg, "test")
+def train_classifier(cfg: ClassifierConfig = ClassifierConfig(), *, verbose: bool = False,
+                     data: tuple | None = None) -> tuple[DomainClassifier, dict]:
+    """Train from scratch; returns the model (eval mode) and a dict with its test accuracy.
+
+    ``data``: ``(fit, test)`` labelled :class:`~ganstyle.data.Dataset` objects to use instead of
+    ``cfg.dataset``'s own splits (e.g. a benchmark's training part and held-out part); they must
+    already be 1-channel at ``cfg.image_size``.
+    """
+    fit, test = data if data is not None else (_load_split(cfg, "fit"), _load_split(cfg, "test"))
     if fit.y is None:
         raise GanstyleError(f"{cfg.dataset}: the domain classifier needs labelled data")
     num_classes = int(fit.num_classes or int(fit.y.max()) + 1)
@@ -155,9 +161,10 @@ def classifier_path(cfg: ClassifierConfig, cache_dir: str | Path | None = None) 
 
 
 def load_or_train_classifier(cfg: ClassifierConfig = ClassifierConfig(), *, cache_dir: str | Path | None = None,
-                             verbose: bool = False) -> tuple[DomainClassifier, dict]:
+                             verbose: bool = False, data: tuple | None = None) -> tuple[DomainClassifier, dict]:
     """The cached classifier for ``cfg`` (training and caching it on first use) and its info
-    (test accuracy, config, ``sha256`` of the weights file)."""
+    (test accuracy, config, ``sha256`` of the weights file). ``data``: see :func:`train_classifier`;
+    ``cfg.dataset`` then only names the cache file, so give each such data its own name."""
     from safetensors import safe_open
     from safetensors.torch import save_file
 
@@ -177,7 +184,7 @@ def load_or_train_classifier(cfg: ClassifierConfig = ClassifierConfig(), *, cach
             raise GanstyleError(f"cached classifier {path} does not match its config; delete it to retrain") from None
         model.eval().requires_grad_(False)
     else:
-        model, info = train_classifier(cfg, verbose=verbose)
+        model, info = train_classifier(cfg, verbose=verbose, data=data)
         info["config"] = asdict(cfg)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
