@@ -38,6 +38,8 @@ SETTINGS = {
     "adam-3scale": dict(optimizer="adam", scales=3, scale_iterations=[100, 60, 25]),
     "adam-2scale": dict(optimizer="adam", scales=2, scale_iterations=[50, 25]),
     "adam-2scale-long": dict(optimizer="adam", scales=2, scale_iterations=[60, 40]),
+    "lbfgs-35": dict(optimizer="lbfgs", iterations=35, scales=1),
+    "lbfgs-2scale": dict(optimizer="lbfgs", scales=2, scale_iterations=[25, 20]),
 }
 
 

@@ -3,14 +3,16 @@
 For every configuration × dataset × seed: train with ``ganstyle.gan.trainer.train_gan``,
 draw 2500 samples and score them with :func:`ganstyle.metrics.modes.mode_coverage` (modes
 covered, % high-quality samples, reverse KL to the uniform mode histogram). The same trained
-model is sampled four ways: the averaged (EMA) generator, the raw generator, and the EMA
-generator refined with the run's discriminator (``--refine drs`` and ``--refine mh``, see
-:mod:`ganstyle.gan.refine`). Writes ``results.json`` (every run), ``table.md`` (mean ±
-standard error over seeds, beside PacGAN's published rows) and one scatter PNG per dataset.
+model is sampled six ways: the averaged (EMA) generator, the raw generator, and the EMA
+generator refined with the run's discriminator (``--refine drs`` exact and with the paper's
+0.95 quantile, ``mh`` and ``langevin``, see :mod:`ganstyle.gan.refine`). Writes
+``results.json`` (every run), ``table.md`` (mean ± standard error over seeds, beside PacGAN's
+published rows) and one scatter PNG per dataset.
 CPU seconds are the training process's CPU time (``time.process_time``), not wall time.
 
     OMP_NUM_THREADS=1 python benchmarks/mode_collapse.py --seeds 0-9 --configs default --out runs/bench/modes
     python benchmarks/mode_collapse.py --seeds 0,1 --configs plain,default --steps 1500   # a quick look
+    python benchmarks/mode_collapse.py --seeds 0-9 --keep-runs runs/bench/modes-runs --variants langevin  # re-score kept runs
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ CONFIGS: dict[str, dict] = {
     "pack2": {"pack": 2},
 }
 # how each trained model is sampled: the EMA generator, the raw one, EMA + refinement
-VARIANTS = ("ema", "raw", "drs", "mh", "drs95")
+VARIANTS = ("ema", "raw", "drs", "mh", "drs95", "langevin")
 # generator updates per run when --steps is not given; a config may set its own via "steps"
-DEFAULT_STEPS = 4000
+DEFAULT_STEPS = 8000
 DATASETS = ("ring8", "grid25")
 # PacGAN (Lin et al. 2018) Table 1, 10 trials (VEEGAN's row as quoted there): modes, % high quality, reverse KL (None: not quoted here)
 PUBLISHED = {
@@ -73,10 +75,29 @@ def raw_generator(run: Path):
     return G.eval().requires_grad_(False)
 
 
+def trained_run(cfg, run: Path) -> tuple[Path, float, float]:
+    """Train ``cfg`` into ``run``, or reuse a finished run there (``--keep-runs``): returns the run and the
+    training's CPU and wall seconds (recorded beside the run, so a reused run reports its own training)."""
+    from ganstyle.gan.trainer import train_gan
+    from ganstyle.io.checkpoints import latest_checkpoint
+
+    record = run / "benchmark_training.json"
+    if record.is_file():
+        done = json.loads(record.read_text())
+        stem = latest_checkpoint(run / "checkpoints")
+        if done.get("steps") == cfg.steps and stem is not None and stem.name.endswith(f"{cfg.steps:08d}"):
+            return run, done["cpu_seconds"], done["wall_seconds"]
+    t_cpu, t_wall = time.process_time(), time.perf_counter()
+    run = train_gan(cfg, out=run, progress=False)
+    cpu, wall = time.process_time() - t_cpu, time.perf_counter() - t_wall
+    record.write_text(json.dumps({"steps": cfg.steps, "cpu_seconds": cpu, "wall_seconds": wall}) + "\n")
+    return run, cpu, wall
+
+
 def run_one(config: str, dataset: str, seed: int, steps: int | None, workdir: Path, variants=VARIANTS) -> list[dict]:
     from ganstyle.gan.refine import refine_run
     from ganstyle.gan.sampling import generate_from, load_generator
-    from ganstyle.gan.trainer import TrainConfig, train_gan
+    from ganstyle.gan.trainer import TrainConfig
     from ganstyle.metrics.modes import PROTOCOL_SAMPLES, toy_mode_coverage
 
     overrides = dict(CONFIGS[config])
@@ -84,9 +105,7 @@ def run_one(config: str, dataset: str, seed: int, steps: int | None, workdir: Pa
     overrides.pop("steps", None)
     cfg = TrainConfig(data=dataset, steps=steps, seed=seed, device="cpu", log_every=max(steps // 10, 1),
                       sample_every=0, ckpt_every=0, keep_checkpoints=1, precision="fp32", **overrides)
-    t_cpu, t_wall = time.process_time(), time.perf_counter()
-    run = train_gan(cfg, out=workdir / f"{config}-{dataset}-{seed}", progress=False)
-    cpu, wall = time.process_time() - t_cpu, time.perf_counter() - t_wall
+    run, cpu, wall = trained_run(cfg, workdir / f"{config}-{dataset}-{seed}")
     rows = []
     for variant in variants:
         extra, t_sample = {}, time.process_time()
@@ -100,7 +119,7 @@ def run_one(config: str, dataset: str, seed: int, steps: int | None, workdir: Pa
             # drs95: DRS with gamma at the 95th percentile of F, the paper's setting
             method, quantile = ("drs", 0.95) if variant == "drs95" else (variant, None)
             refined = refine_run(run, PROTOCOL_SAMPLES, method, seed=10_000 + seed, drs_quantile=quantile)
-            samples, extra = refined.samples, {"acceptance": refined.acceptance}
+            samples, extra = refined.samples, {"acceptance": refined.acceptance, "latent_shift": refined.latent_shift}
         score = toy_mode_coverage(samples, dataset)
         rows.append({"config": config if variant == "ema" else f"{config}/{variant}", "dataset": dataset, "seed": seed,
                      "steps": steps, "cpu_seconds": cpu, "wall_seconds": wall,
@@ -187,6 +206,8 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (CPU seconds are counted over all)")
     p.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated from {', '.join(VARIANTS)}")
     p.add_argument("--out", default="runs/bench/mode_collapse")
+    p.add_argument("--keep-runs", default=None, metavar="DIR",
+                   help="keep the trained runs here and reuse finished ones (to re-score them with other --variants)")
     args = p.parse_args(argv)
     configs = [c for c in args.configs.split(",") if c]
     unknown = [c for c in configs if c not in CONFIGS]
@@ -197,10 +218,12 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(args.keep_runs or tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         for ds in args.datasets.split(","):
             for cfg in configs:
                 for seed in parse_seeds(args.seeds):
-                    for r in run_one(cfg, ds, seed, args.steps, Path(tmp), args.variants.split(",")):
+                    for r in run_one(cfg, ds, seed, args.steps, workdir, args.variants.split(",")):
                         rows.append(r)
                         print(f"{ds:7s} {r['config']:14s} seed {seed}: {r['modes']:2d}/{r['num_modes']} modes, {r['hq']:5.1f}% HQ, "
                               f"rKL {r['rkl']:.3f}, {r['cpu_seconds']:.0f} CPU s", flush=True)

@@ -14,6 +14,8 @@ ROWS = [
     (["sample", "{run}", "--interpolate-from", "{tmp}/a.npz"], 2, "--interpolate-from and --to: give both"),
     (["sample", "{run}", "--refine", "mh", "--refine-steps", "0", "--out", "{tmp}/x.npz"], 2,
      "--refine-steps: must be at least 1"),
+    (["sample", "{run}", "--refine", "langevin", "--refine-step-size", "0", "--out", "{tmp}/x.npz"], 2,
+     "--refine-step-size: must be greater than 0, got 0.0"),
     (["sample", "{run}", "--refine", "drs", "--truncation", "0.5", "--out", "{tmp}/x.npz"], 2,
      "--refine: does not combine with --truncation"),
     (["train", "--data", "ring8", "--lr-decay", "1.5", "--out", "{tmp}/r"], 2, "--lr-decay: must be at least 0 and at most 1, got 1.5"),

@@ -3,7 +3,8 @@
 The "generator" draws x ~ U(0, 1) and the "discriminator" logit is log(x), i.e. the ratio
 p_data/p_G = x: the target density is 2x on [0, 1] (mean 2/3). Exact rejection sampling then
 accepts E[x / max x] = 1/2 of the proposals, and an independence MH chain started from the
-target accepts E[min(1, x'/x)] = 2/3 of them.
+target accepts E[min(1, x'/x)] = 2/3 of them. Latent Langevin is checked on a linear
+generator and a linear logit, whose tilted latent density is again Gaussian.
 """
 
 import math
@@ -12,7 +13,7 @@ import pytest
 import torch
 
 from ganstyle.errors import GanstyleError
-from ganstyle.gan.refine import calibrate, drs_sample, mh_sample
+from ganstyle.gan.refine import calibrate, drs_sample, latent_langevin, mh_sample
 
 
 def _uniform_proposals(seed):
@@ -77,12 +78,38 @@ def test_calibration_recovers_a_known_logistic_model():
     assert c.b == pytest.approx(-0.5 - prior, abs=0.1)
 
 
+def test_latent_langevin_samples_the_tilted_latent_density():
+    # G(z) = 2z and logit(x) = 0.5 x: p(z) ∝ N(z; 0, 1) exp(z) = N(z; 1, 1). Unadjusted Langevin with
+    # step h on this Gaussian has mean 1 and variance 1 / (1 - h/4) at stationarity.
+    G = torch.nn.Linear(1, 1)
+    with torch.no_grad():
+        G.weight.fill_(2.0)
+        G.bias.zero_()
+    G.requires_grad_(False)
+    h, n = 0.05, 20_000
+    z = torch.randn(n, 1, generator=torch.Generator().manual_seed(0))
+    out = latent_langevin(G, lambda x: 0.5 * x[:, 0], z, steps=400, step_size=h,
+                          generator=torch.Generator().manual_seed(1), batch_size=n)
+    latents = out.samples[:, 0] / 2
+    assert latents.mean().item() == pytest.approx(1.0, abs=0.03)
+    assert latents.std().item() == pytest.approx((1 / (1 - h / 4)) ** 0.5, abs=0.02)
+    assert out.latent_shift > 0.5 and out.proposals == n * 400
+
+
+def test_latent_langevin_rejects_bad_settings():
+    G = torch.nn.Linear(1, 1)
+    with pytest.raises(GanstyleError, match="--refine-step-size: must be positive"):
+        latent_langevin(G, lambda x: x[:, 0], torch.zeros(2, 1), steps=1, step_size=0.0, generator=torch.Generator())
+    with pytest.raises(GanstyleError, match="--refine-steps: must be at least 1"):
+        latent_langevin(G, lambda x: x[:, 0], torch.zeros(2, 1), steps=0, step_size=0.1, generator=torch.Generator())
+
+
 def test_mh_rejects_zero_steps():
     with pytest.raises(GanstyleError, match="--refine-steps: must be at least 1"):
         mh_sample(_uniform_proposals(0), _log_ratio, 10, steps=0, generator=torch.Generator())
 
 
-@pytest.mark.parametrize("method", ["drs", "mh"])
+@pytest.mark.parametrize("method", ["drs", "mh", "langevin"])
 def test_sample_cli_refines_a_trained_run(method, tiny_mlp_cfg, tmp_path, capsys):
     import numpy as np
 
@@ -95,7 +122,7 @@ def test_sample_cli_refines_a_trained_run(method, tiny_mlp_cfg, tmp_path, capsys
     extra = ["--drs-quantile", "0.95"] if method == "drs" else []
     assert main(["sample", str(run), "--n", "300", "--refine", method, "--refine-steps", "3", "--out", str(out)] + extra) == 0
     printed = capsys.readouterr().out
-    assert f"refine {method}: accepted" in printed
+    assert f"refine {method}: " + ("3 latent Langevin steps per sample" if method == "langevin" else "accepted") in printed
     assert np.load(out)["points"].shape == (300, 2)
 
 

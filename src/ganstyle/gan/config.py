@@ -58,7 +58,8 @@ class TrainConfig:
     # model
     model: str = field("mlp", help="model family: mlp, dcgan, sngan, sagan, cond, biggan, stylegan-lite (see ganstyle.gan.models.MODELS)")
     latent_dim: int | None = field(None, ge=1, help="noise dimension", default_text=by_family("latent_dim"))
-    g_width: int | None = field(None, ge=1, help="generator width: MLP hidden units or DCGAN channels before the output layer", default_text=by_family("g_width"))
+    g_width: int | None = field(None, ge=1, help="generator width: MLP hidden units or DCGAN channels before the output layer (sngan, sagan, cond, biggan, "
+                                "stylegan-lite: half the image side, from 16 up to the value shown; --d-width too)", default_text=by_family("g_width"))
     d_width: int | None = field(None, ge=1, help="discriminator width: MLP hidden units or DCGAN channels of the first layer", default_text=by_family("d_width"))
     depth: int | None = field(None, ge=1, help="hidden layers of the MLP generator and discriminator", default_text=by_family("depth"))
     d_norm: str = field("auto", help="discriminator normalisation (auto: batch norm, layer norm with a gradient penalty; "
@@ -167,14 +168,15 @@ LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def resolve_defaults(cfg: TrainConfig) -> TrainConfig:
-    """Fill unset fields: loss defaults, then the model family's, then global ones."""
+def resolve_defaults(cfg: TrainConfig, data_shape: tuple[int, ...] | None = None) -> TrainConfig:
+    """Fill unset fields: loss defaults, then the model family's (some chosen by ``data_shape``, the shape
+    of one sample, when it is known), then global ones."""
     filled = {}
     if cfg.loss is None:
         cfg = dataclasses.replace(cfg, loss=model_defaults(cfg.model, cfg).get("loss", "ns"))
     if getattr(model_family(cfg.model), "CONDITIONAL", False):
         cfg = dataclasses.replace(cfg, conditional=True)
-    layers = [LOSS_DEFAULTS.get(cfg.loss, {}), model_defaults(cfg.model, cfg), GLOBAL_DEFAULTS]
+    layers = [LOSS_DEFAULTS.get(cfg.loss, {}), model_defaults(cfg.model, cfg, data_shape), GLOBAL_DEFAULTS]
     for f in dataclasses.fields(cfg):
         if getattr(cfg, f.name) is None:
             for layer in layers:

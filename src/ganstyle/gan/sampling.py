@@ -101,9 +101,11 @@ class SampleConfig:
     device: str = field("auto", help="auto, cpu, cuda or cuda:N")
     batch_size: int = field(256, ge=1, help="samples per forward pass")
     overwrite: bool = field(False, help="replace an existing --out file (never one of the inputs)")
-    refine: str | None = field(None, choices=("drs", "mh"), help="correct samples with the run's discriminator: "
-                               "rejection sampling (drs) or Metropolis-Hastings (mh)")
-    refine_steps: int | None = field(None, ge=1, help="--refine mh: proposals per chain (default: 20)")
+    refine: str | None = field(None, choices=("drs", "mh", "langevin"), help="correct samples with the run's discriminator: "
+                               "rejection sampling (drs), Metropolis-Hastings (mh) or latent Langevin steps uphill on D (langevin)")
+    refine_steps: int | None = field(None, ge=1, help="--refine mh: proposals per chain (default: 20); --refine langevin: "
+                                     "steps (default: 50)")
+    refine_step_size: float | None = field(None, gt=0, help="--refine langevin: step size ε in latent space (default: 1e-3)")
     drs_quantile: float | None = field(None, gt=0, lt=1, help="--refine drs: shift gamma to this quantile of F (the "
                                        "paper's 0.95; keeps fewer, higher-scoring samples) instead of exact rejection")
     interpolate_from: str | None = field(None, help="a latent .npz written by 'ganstyle project': draw the path from it "
@@ -120,8 +122,9 @@ def sample(source, config: SampleConfig | None = None, **overrides) -> Path:
     ``points`` float32), a folder one PNG per image (2-D data: ``points.npz`` + ``scatter.png``).
     ``interpolate=K`` makes rows of K images along great circles between random latent
     endpoints. ``per_class=K`` (class-conditional models) draws K samples of every class.
-    ``refine="drs"|"mh"`` corrects the samples with the run's discriminator
-    (:mod:`ganstyle.gan.refine`; ``refine_steps``: MH chain length). ``interpolate_from`` and
+    ``refine="drs"|"mh"|"langevin"`` corrects the samples with the run's discriminator
+    (:mod:`ganstyle.gan.refine`; ``refine_steps``: MH chain length or Langevin steps,
+    ``refine_step_size``: Langevin's step). ``interpolate_from`` and
     ``interpolate_to`` (latent ``.npz`` files from ``ganstyle project``) draw one row of
     ``interpolate`` (default 8) images between them.
     """
@@ -164,7 +167,8 @@ def sample(source, config: SampleConfig | None = None, **overrides) -> Path:
 
         if cfg.truncation is not None or labels is not None or cfg.per_class:
             raise GanstyleError("--refine: does not combine with --truncation, --class or --per-class")
-        refined = refine_run(g, n, cfg.refine, steps=cfg.refine_steps, seed=cfg.seed, drs_quantile=cfg.drs_quantile)
+        refined = refine_run(g, n, cfg.refine, steps=cfg.refine_steps, seed=cfg.seed, drs_quantile=cfg.drs_quantile,
+                             step_size=cfg.refine_step_size)
         print(describe(refined, cfg.refine))
         samples = refined.samples
     else:

@@ -63,7 +63,8 @@ def clamp_batch_to_data(cfg: TrainConfig, n: int, notice=print) -> TrainConfig:
 
 class GANTrainer:
     def __init__(self, cfg: TrainConfig, run_dir: str | Path | RunDir, dataset=None):
-        self.cfg = cfg = resolve_defaults(cfg)
+        given = cfg
+        self.cfg = cfg = resolve_defaults(cfg)  # settings are checked before the data is loaded
         self.dist = distributed.setup(resolve_device(cfg.device))  # a world of one unless launched by torchrun
         self.device = self.dist.device
         self.run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
@@ -79,8 +80,12 @@ class GANTrainer:
         with self.dist.main_first():
             self.dataset = dataset if dataset is not None else load_training_data(cfg)
         ds = self.dataset
+        # again, now that the images' size is known: some family defaults (widths) follow it
+        self.cfg = cfg = resolve_defaults(given, tuple(ds.shape))
         if cfg.conditional and not ds.num_classes:
-            raise GanstyleError(f"--conditional: dataset {cfg.data!r} has no labels")
+            flag = "--conditional" if given.conditional else f"--model {cfg.model}"  # some families are conditional
+            raise GanstyleError(f"{flag}: dataset {cfg.data!r} has no labels; class-conditional training needs digits, "
+                                "mnist, fashion-mnist, cifar10 or folder:PATH with one sub-folder per class")
         self.num_classes = ds.num_classes if cfg.conditional else None
         self.data_shape = tuple(ds.shape)
         self.is_points = ds.kind == "points"

@@ -9,7 +9,9 @@ A family module exposes two builders with the same signature::
 of one sample (``(C, H, W)`` or ``(D,)``) and ``num_classes`` is ``None`` for an
 unconditional model. It may also define ``DEFAULTS``: values for config fields the user
 left unset (e.g. ``{"latent_dim": 100}``) or ``defaults_for(cfg)`` returning such a dict
-chosen by the run's data, and ``check(cfg, data_shape)`` to reject
+chosen by the run's data, ``defaults_for_shape(data_shape)`` for values that follow the shape of
+the loaded data (e.g. widths by image size; they win over ``DEFAULTS``), and
+``check(cfg, data_shape)`` to reject
 configurations it cannot build with a :class:`GanstyleError`.
 
 The modules it returns follow a small protocol the trainer and sampler rely on:
@@ -86,9 +88,14 @@ def build_generator(cfg, data_shape: tuple[int, ...], num_classes: int | None) -
     return fam.make_generator(cfg, tuple(data_shape), num_classes)
 
 
-def model_defaults(name: str, cfg=None) -> dict:
-    """The family's defaults; a family with ``defaults_for(cfg)`` may choose them by data (given ``cfg``)."""
+def model_defaults(name: str, cfg=None, data_shape: tuple[int, ...] | None = None) -> dict:
+    """The family's defaults; a family with ``defaults_for(cfg)`` may choose them by data (given ``cfg``),
+    one with ``defaults_for_shape(data_shape)`` by the shape of one sample (given ``data_shape``)."""
     fam = model_family(name)
     if cfg is not None and hasattr(fam, "defaults_for"):
-        return dict(fam.defaults_for(cfg))
-    return dict(getattr(fam, "DEFAULTS", {}))
+        defaults = dict(fam.defaults_for(cfg))
+    else:
+        defaults = dict(getattr(fam, "DEFAULTS", {}))
+    if data_shape is not None and hasattr(fam, "defaults_for_shape"):
+        defaults.update(fam.defaults_for_shape(tuple(data_shape)))
+    return defaults

@@ -18,6 +18,9 @@ DEFAULTS = {**sagan.DEFAULTS, "latent_dim": 120}
 Options = sagan.Options  # the [biggan] table: attention at 16, spectral norm in G
 
 
+defaults_for_shape = sngan.defaults_for_shape
+
+
 def check(cfg, data_shape) -> None:
     sngan.check(cfg, data_shape)
 

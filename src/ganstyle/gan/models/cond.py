@@ -27,6 +27,9 @@ DEFAULTS = dict(sngan.DEFAULTS)
 Options = sngan.Options  # the [cond] table
 
 
+defaults_for_shape = sngan.defaults_for_shape
+
+
 def check(cfg, data_shape) -> None:
     sngan.check(cfg, data_shape)
 

@@ -61,13 +61,13 @@ def defaults_for(cfg) -> dict:
     return {**SMALL_GREY_DEFAULTS, "channels": 1, "image_size": size}
 
 
-def stages(size: int) -> tuple[int, int]:
-    """(s0, number of x2 stages) with ``s0 * 2**k == size`` and ``s0 <= 7``."""
+def stages(size: int, model: str = "dcgan") -> tuple[int, int]:
+    """(s0, number of x2 stages) with ``s0 * 2**k == size`` and ``s0 <= 7``; ``model`` names the family in the error."""
     s, k = size, 0
     while s > 7 and s % 2 == 0:
         s, k = s // 2, k + 1
     if s > 7 or k == 0:
-        raise GanstyleError(f"--image-size {size}: dcgan needs a size of 8 or more that halves down to 7 or less "
+        raise GanstyleError(f"--image-size {size}: {model} needs a size of 8 or more that halves down to 7 or less "
                             "(e.g. 16, 28, 32, 48, 64, 128)")
     return s, k
 

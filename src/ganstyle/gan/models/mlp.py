@@ -24,9 +24,11 @@ DEFAULTS = {"latent_dim": 16, "g_width": 256, "d_width": 256, "depth": 3, "g_lr"
 # setup we keep the 2-d latent, maxout D and batch 100; its 4x400 batch-norm G is ~4x slower per
 # step and, in eval mode, batch norm's running statistics move samples off the 0.01-wide modes.
 # A short-horizon EMA, a light R1 (in units of the data scale) and a linear LR decay over the
-# second half sharpen the modes.
+# second half sharpen the modes. R1 is applied lazily (every 4th D step, scaled by 4): it is a third
+# of a step's cost, and the steps it saves buy longer training, which is what sharpens the modes
+# most (grid25, one seed: 66 % high quality after 4000 steps, 93 % after 12000).
 POINT_DEFAULTS = {"latent_dim": 2, "g_width": 128, "d_width": 128, "depth": 3, "batch_size": 100,
-                  "g_lr": 1e-3, "d_lr": 1e-3, "beta1": 0.5, "r1_gamma": 0.01, "ema_decay": 0.99, "lr_decay": 0.5}
+                  "g_lr": 1e-3, "d_lr": 1e-3, "beta1": 0.5, "r1_gamma": 0.01, "reg_every": 4, "ema_decay": 0.99, "lr_decay": 0.5}
 # maxout pieces per discriminator unit on point data (PacGAN uses 5; 2 measured as good, cheaper)
 MAXOUT_PIECES = 2
 # batch norm in the generator on point data (PacGAN's choice; off, see above)

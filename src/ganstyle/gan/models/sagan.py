@@ -27,6 +27,9 @@ class Options(sngan.Options):
     g_sn: bool = field(True, help="spectral norm in the generator too")
 
 
+defaults_for_shape = sngan.defaults_for_shape
+
+
 def check(cfg, data_shape) -> None:
     sngan.check(cfg, data_shape)
 

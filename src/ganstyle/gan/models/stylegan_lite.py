@@ -49,7 +49,18 @@ class Options:
     mapping_layers: int = field(2, ge=1, help="mapping network depth")
     style_mixing: float = field(0.9, ge=0, le=1, help="style-mixing probability in training")
 
+
 SQRT2 = math.sqrt(2.0)
+
+
+def defaults_for_shape(data_shape) -> dict:
+    """Widths that follow the image size: 16 up to 32 px, 32 (this family's default) from 64 px."""
+    from ganstyle.gan.models.sngan import width_for_size
+
+    if len(data_shape) != 3:
+        return {}
+    width = width_for_size(data_shape[-1], DEFAULTS["g_width"])
+    return {"g_width": width, "d_width": width}
 
 
 def check(cfg, data_shape) -> None:
@@ -58,7 +69,7 @@ def check(cfg, data_shape) -> None:
                             f"{tuple(data_shape)}; use --model mlp for points")
     if data_shape[1] != data_shape[2]:
         raise GanstyleError(f"--model {cfg.model} needs square images, got {data_shape[1]}x{data_shape[2]}")
-    stages(data_shape[1])
+    stages(data_shape[1], cfg.model)
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
