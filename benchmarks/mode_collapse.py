@@ -18,6 +18,7 @@ CPU seconds are the training process's CPU time (``time.process_time``), not wal
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -42,8 +43,6 @@ CONFIGS: dict[str, dict] = {
 }
 # how each trained model is sampled: the EMA generator, the raw one, EMA + refinement
 VARIANTS = ("ema", "raw", "drs", "mh", "drs95", "langevin")
-# generator updates per run when --steps is not given; a config may set its own via "steps"
-DEFAULT_STEPS = 8000
 DATASETS = ("ring8", "grid25")
 # PacGAN (Lin et al. 2018) Table 1, 10 trials (VEEGAN's row as quoted there): modes, % high quality, reverse KL (None: not quoted here)
 PUBLISHED = {
@@ -97,14 +96,17 @@ def trained_run(cfg, run: Path) -> tuple[Path, float, float]:
 def run_one(config: str, dataset: str, seed: int, steps: int | None, workdir: Path, variants=VARIANTS) -> list[dict]:
     from ganstyle.gan.refine import refine_run
     from ganstyle.gan.sampling import generate_from, load_generator
-    from ganstyle.gan.trainer import TrainConfig
+    from ganstyle.gan.trainer import TrainConfig, resolve_defaults
     from ganstyle.metrics.modes import PROTOCOL_SAMPLES, toy_mode_coverage
 
     overrides = dict(CONFIGS[config])
-    steps = steps or overrides.pop("steps", DEFAULT_STEPS)
+    steps = steps or overrides.pop("steps", None)
     overrides.pop("steps", None)
-    cfg = TrainConfig(data=dataset, steps=steps, seed=seed, device="cpu", log_every=max(steps // 10, 1),
-                      sample_every=0, ckpt_every=0, keep_checkpoints=1, precision="fp32", **overrides)
+    # unset fields (steps too, unless given) resolve as `ganstyle train` resolves them
+    cfg = resolve_defaults(TrainConfig(data=dataset, steps=steps, seed=seed, device="cpu", sample_every=0, ckpt_every=0,
+                                       keep_checkpoints=1, precision="fp32", **overrides))
+    steps = cfg.steps
+    cfg = dataclasses.replace(cfg, log_every=max(steps // 10, 1))
     run, cpu, wall = trained_run(cfg, workdir / f"{config}-{dataset}-{seed}")
     rows = []
     for variant in variants:
@@ -202,7 +204,7 @@ def main(argv=None):
     p.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated from {', '.join(CONFIGS)}")
     p.add_argument("--datasets", default=",".join(DATASETS))
     p.add_argument("--steps", type=int, default=None,
-                   help=f"generator updates per run, for every config (default: each config's own, {DEFAULT_STEPS} unless set)")
+                   help="generator updates per run, for every config (default: each config's own, else the MLP family's on 2-D data)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (CPU seconds are counted over all)")
     p.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated from {', '.join(VARIANTS)}")
     p.add_argument("--out", default="runs/bench/mode_collapse")

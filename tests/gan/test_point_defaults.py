@@ -64,3 +64,23 @@ def test_resume_inside_the_decay_window_is_bit_exact(tmp_path):
     resumed = train_gan(resume=run, progress=False)
     again = load_checkpoint(latest_checkpoint(resumed / "checkpoints"))[0]
     assert all(torch.equal(final[k], again[k]) for k in final)
+
+
+def test_one_joint_discriminator_pass_scores_like_two(tmp_path):
+    trainer = GANTrainer(TrainConfig(data="grid25", data_n=300, steps=1, precision="fp32"), tmp_path / "run")
+    assert trainer.D.per_sample
+    real, _ = trainer.real_batch()
+    fake = trainer.G(torch.randn(100, 2)).detach()
+    joint = trainer.discriminate(real, None, fake, None)
+    trainer.D.per_sample = False
+    separate = trainer.discriminate(real, None, fake, None)
+    torch.testing.assert_close(joint, separate, rtol=1e-5, atol=1e-5)
+    # minibatch statistics make a logit depend on the rest of the batch: such a D is scored per batch
+    mbstd = resolve_defaults(TrainConfig(data="grid25", model="mlp", mbstd_group=4))
+    assert not build_models(mbstd, (2,), None)[1].per_sample
+
+
+def test_steps_default_to_the_benchmarked_length_on_points_only():
+    assert resolve_defaults(TrainConfig(data="grid25", model="mlp")).steps == mlp.POINT_DEFAULTS["steps"]
+    assert resolve_defaults(TrainConfig(data="digits", model="mlp")).steps == 5000
+    assert resolve_defaults(TrainConfig(data="ring8", model="mlp", steps=300)).steps == 300

@@ -17,7 +17,7 @@ def register(sub) -> None:
         help="train a GAN (MLP on 2-D toys, DCGAN on images) into a run directory",
         description="Train a GAN. Settings come from defaults < --config FILE (< the run's own config with "
                     "--resume) < flags; the resolved config is written to RUN/config.toml.",
-        epilog="examples:\n  ganstyle train --data ring8 --model mlp --steps 5000 --out runs/ring8\n"
+        epilog="examples:\n  ganstyle train --data ring8 --model mlp --out runs/ring8\n"
                "  ganstyle train --data digits --image-size 32 --model dcgan --out runs/digits\n"
                "  ganstyle train --resume runs/digits --steps 10000",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -45,6 +45,13 @@ def by_family(name: str, fallback: Any = None) -> Callable[[], str]:
     return text
 
 
+def steps_default_text() -> str:
+    """Help text for --steps: the MLP family sets its own on 2-D mixtures (its benchmarked length)."""
+    from ganstyle.gan.models import mlp
+
+    return f"{GLOBAL_DEFAULTS['steps']}; {mlp.POINT_DEFAULTS['steps']} for mlp on {'/'.join(mlp.POINT_DATASETS)}"
+
+
 @dataclass
 class TrainConfig:
     """Every setting of a GAN run. Fields left ``None`` take the model's / loss's defaults."""
@@ -73,7 +80,8 @@ class TrainConfig:
     gp_weight: float | None = field(None, ge=0, help="gradient penalty weight", default_text=by_family("gp_weight"))
     r1_gamma: float | None = field(None, ge=0, help="R1 penalty gamma on real data, 0 = off", default_text=by_family("r1_gamma"))
     # optimisation
-    steps: int = field(5000, ge=1, help="generator updates in total (a resumed run continues up to this)")
+    steps: int | None = field(None, ge=1, help="generator updates in total (a resumed run continues up to this)",
+                              default_text=steps_default_text)
     batch_size: int | None = field(None, ge=1, help="batch size", default_text=by_family("batch_size"))
     g_lr: float | None = field(None, gt=0, help="generator Adam learning rate", default_text=by_family("g_lr"))
     d_lr: float | None = field(None, gt=0, help="discriminator Adam learning rate (TTUR: may differ from --g-lr)", default_text=by_family("d_lr"))
@@ -158,7 +166,7 @@ def config_file_dict(cfg: TrainConfig) -> dict[str, Any]:
 
 
 GLOBAL_DEFAULTS: dict[str, Any] = {
-    "latent_dim": 100, "g_width": 64, "d_width": 64, "depth": 3, "mbstd_group": 0, "batch_size": 64,
+    "steps": 5000, "latent_dim": 100, "g_width": 64, "d_width": 64, "depth": 3, "mbstd_group": 0, "batch_size": 64,
     "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_critic": 1, "gp_weight": 0.0, "r1_gamma": 0.0,
     "reg_every": 1, "ema_decay": 0.999, "lr_decay": 0.0,
 }

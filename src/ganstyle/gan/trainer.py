@@ -155,6 +155,19 @@ class GANTrainer:
                                         every=cfg.reg_every, d_iter=self.d_iter, real_logits=shared)
         return sum(terms) if terms else None
 
+    def discriminate(self, real, y_real, fake, y_fake) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's float32 logits on the real and the generated batch. A discriminator whose output for a sample
+        does not depend on the rest of the batch (``per_sample = True``: no batch norm, no minibatch
+        statistics) scores both in one pass, which halves the per-call overhead that dominates small models.
+        Only in a single process, where the overhead matters: with a joint pass per process, a run split over
+        processes stopped matching the single-process run to 1e-6 (a bias gradient that cancels exactly
+        changes sign with the summation order, and Adam's first steps amplify that)."""
+        if getattr(self.D, "per_sample", False) and not self.dist.enabled:
+            y = None if y_real is None else torch.cat([y_real, y_fake])
+            logits = self.D_train(torch.cat([real, fake.to(real.dtype)]), y).float()
+            return logits[:real.shape[0]], logits[real.shape[0]:]
+        return self.D_train(real, y_real).float(), self.D_train(fake, y_fake).float()
+
     def d_step(self) -> None:
         real, y_real = self.real_batch()
         z, y_fake = self.latents(self.cfg.batch_size)
@@ -166,7 +179,7 @@ class GANTrainer:
         if self.cfg.r1_gamma and self.precision == "fp32" and lazy_due(self.d_iter, self.cfg.reg_every):
             real = real.detach().requires_grad_(True)
         with autocast(self.device, self.precision):
-            real_logits, fake_logits = self.D_train(real, y_real).float(), self.D_train(fake, y_fake).float()
+            real_logits, fake_logits = self.discriminate(real, y_real, fake, y_fake)
             loss = self.loss.d_loss(real_logits, fake_logits)
         reg = self.d_regularizer(real, fake, y_real, real_logits, y_fake)
         self.d_iter += 1
