@@ -118,7 +118,7 @@ def describe(trainer, timing: dict, out: Path, stem: str) -> dict:
         row.update(sn_layers=len(sigmas), sn_sigma_min=min(sigmas), sn_sigma_max=max(sigmas))
     shutil.copy(sorted((trainer.run_dir / "samples").glob("*.png"))[-1], out / f"{stem}.png")
     if trainer.num_classes:
-        sample(trainer.run_dir, out=out / f"{stem}_per_class.png", per_class=10, seed=cfg.seed)
+        sample(trainer.run_dir, out=out / f"{stem}_per_class.png", per_class=10, seed=cfg.seed, overwrite=True)
     return row
 
 
