@@ -10,10 +10,12 @@ to its logit. Two choices, measured on real MNIST digits (``benchmarks/cond_vari
   shared by every block, as in BigGAN, rather than looked up in per-class tables: tables
   start at zero and move by about one learning rate per step, so the class does not show
   within a CPU budget of a few hundred steps, while the shared embedding gives every class its
-  own modulation from the first step. The class never enters at the generator's input: a
-  class embedding concatenated to ``z`` (this family's earlier design) made the batch norm
-  after the input layer normalise by the spread *between* classes, which grows as the class
-  is learned and squeezes out ``z`` — every sample of a class became the same image;
+  own modulation from the first step. The class never enters at the generator's input:
+  with a class embedding concatenated to ``z`` (this family's earlier design) the generator
+  learned to draw one prototype per class and ignored ``z`` — every sample of a class became
+  the same image within a few hundred steps (the condition dominating the noise, as Mao et
+  al. 2019 describe for conditional GANs). Entering only through the normalisation's gain and bias, the class
+  modulates what is drawn from ``z`` instead of replacing it;
 - the projection embedding of D is not spectrally normalised (the paper normalises it), so
   the class term is not capped while D is still weak (the class showed later with it).
 
