@@ -156,7 +156,8 @@ class ResNetGenerator(nn.Module):
     (``shared_dim == 0``), or linearly from one class embedding of ``shared_dim`` shared by all
     blocks; with ``hierarchical`` (BigGAN's hierarchical latents) ``z`` is also split into one
     chunk per block plus one for the input layer, and each block's conditional BN sees
-    ``[embed(y), z_chunk]``."""
+    ``[embed(y), z_chunk]``. ``embed_input`` also concatenates a class embedding to ``z``: ``cond``'s
+    earlier design, kept for ``benchmarks/cond_variants.py`` (it drew one image per class)."""
 
     truncation = "latent"
 
