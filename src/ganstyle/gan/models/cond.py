@@ -14,10 +14,11 @@ to its logit. Two choices, measured on real MNIST digits (``benchmarks/cond_vari
   with a class embedding concatenated to ``z`` (this family's earlier design) the generator
   learned to draw one prototype per class and ignored ``z`` — every sample of a class became
   the same image within a few hundred steps (the condition dominating the noise, as Mao et
-  al. 2019 describe for conditional GANs). Entering only through the normalisation's gain and bias, the class
-  modulates what is drawn from ``z`` instead of replacing it;
-- the projection embedding of D is not spectrally normalised (the paper normalises it), so
-  the class term is not capped while D is still weak (the class showed later with it).
+  al. 2019 describe for conditional GANs). Entering only through the normalisation's gain
+  and bias, the class modulates what is drawn from ``z`` instead of replacing it;
+- the projection embedding of D is spectrally normalised, as in the paper. Unnormalised, it
+  made the class show sooner, but after 15 CPU-minutes the generator drew one most typical
+  digit per class again (class accuracy 100%, above real digits' 99%; recall 0.02).
 
 Labels come from the dataset (digits, MNIST-family, CIFAR-10, or the sub-folders of
 ``folder:PATH``); choosing this model turns ``--conditional`` on. Sample one class with
@@ -49,4 +50,4 @@ def make_generator(cfg, data_shape, num_classes):
 
 
 def make_discriminator(cfg, data_shape, num_classes):
-    return sngan.make_discriminator(cfg, data_shape, num_classes, sn_embed=False)
+    return sngan.make_discriminator(cfg, data_shape, num_classes)
