@@ -13,7 +13,8 @@ folder, metrics (FID, KID, precision/recall, class coverage) against the last 2,
 ganstyle's digits classifier trained on the 8,000 only. Every family runs with its own defaults
 (no width or optimiser flags: what ``ganstyle train --data folder:... --model FAMILY`` does), one
 thread, at each ``--budgets`` value. Results accumulate in ``zoo_mnist.json`` (a row re-run with
-the same budget replaces its old entry), so rows can run one process at a time:
+the same budget replaces its old entry), so rows can run one process at a time; they name the
+protocol's data folder ``DATA_DIR`` (``folder:DATA_DIR/train8000``), never a path of the machine:
 
     OMP_NUM_THREADS=1 python benchmarks/zoo.py --mnist ../shared/data/mnist --budgets 180,900 \
         --out benchmarks/results/zoo_mnist
@@ -57,7 +58,21 @@ ROWS: dict[str, dict] = {
 }
 # MNIST mode: every family with its defaults, nothing else.
 FAMILIES = ("dcgan", "sngan", "sagan", "cond", "biggan", "stylegan-lite")
+# MNIST mode: how the results name the protocol's data folder (--data-dir), so they hold no machine paths.
+DATA_DIR = "DATA_DIR"
 METRICS = ["fid", "kid", "is", "pr", "modes"]
+
+
+def without_paths(value, folder: Path, placeholder: str = DATA_DIR):
+    """``value`` (JSON-like) with every spelling of ``folder`` in its strings replaced by ``placeholder``."""
+    if isinstance(value, dict):
+        return {k: without_paths(v, folder, placeholder) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_paths(v, folder, placeholder) for v in value]
+    if isinstance(value, str):
+        for spelling in sorted({str(folder), str(folder.resolve())}, key=len, reverse=True):
+            value = value.replace(spelling, placeholder)
+    return value
 
 
 def count(module) -> int:
@@ -103,7 +118,7 @@ def describe(trainer, timing: dict, out: Path, stem: str) -> dict:
         row.update(sn_layers=len(sigmas), sn_sigma_min=min(sigmas), sn_sigma_max=max(sigmas))
     shutil.copy(sorted((trainer.run_dir / "samples").glob("*.png"))[-1], out / f"{stem}.png")
     if trainer.num_classes:
-        sample(trainer.run_dir, out=out / f"{stem}_per_class.png", per_class=10, seed=cfg.seed)
+        sample(trainer.run_dir, out=out / f"{stem}_per_class.png", per_class=10, seed=cfg.seed, overwrite=True)
     return row
 
 
@@ -122,7 +137,7 @@ def mnist_main(args, names: list[str]) -> None:
                        "seed": args.seed, "threads": 1, "budget_unit": "process CPU seconds",
                        "classifier": prep.classifier_info}
     if "reference" not in doc:
-        doc["reference"] = mp.reference(prep, n=args.eval_n, seed=args.seed)
+        doc["reference"] = without_paths(mp.reference(prep, n=args.eval_n, seed=args.seed), prep.out_dir)
     for budget in args.budgets:
         for name in names:
             stem = f"{name}_{budget:.0f}s"
@@ -133,6 +148,7 @@ def mnist_main(args, names: list[str]) -> None:
                 row = {"row": name, "budget_cpu_s": budget, **describe(trainer, timing, out, stem), **scores}
                 if trainer.num_classes:
                     row["class_accuracy"] = class_accuracy(trainer, prep.extractor, args.per_class, args.seed)
+            row = without_paths(json.loads(json.dumps(row, default=str)), prep.out_dir)
             doc["rows"] = [r for r in doc["rows"] if (r["row"], r["budget_cpu_s"]) != (name, budget)] + [row]
             doc["rows"].sort(key=lambda r: (r["budget_cpu_s"], FAMILIES.index(r["row"])))
             path.write_text(json.dumps(doc, indent=2, default=str) + "\n")

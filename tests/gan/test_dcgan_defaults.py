@@ -48,13 +48,19 @@ def test_small_grey_folder_gets_the_digits_recipe(tmp_path):
 
 
 @pytest.mark.parametrize("mode,size,overrides", [("RGB", 28, {}), ("L", 64, {}), ("L", 28, {"channels": 3}),
-                                                 ("L", 28, {"image_size": 64}), ("L", 17, {})])
+                                                 ("L", 28, {"image_size": 64})])
 def test_colour_or_large_images_keep_the_general_defaults(tmp_path, mode, size, overrides):
     folder = write_folder(tmp_path / "imgs", 4, size, mode)
     cfg = resolve_defaults(TrainConfig(data=f"folder:{folder}", model="dcgan", **overrides))
     for key, value in dcgan.DEFAULTS.items():
         assert getattr(cfg, key) == value, key
-    assert cfg.ema_decay == 0.999 and cfg.channels == overrides.get("channels")
+    assert cfg.ema_decay == 0.999 and cfg.channels == overrides.get("channels", 1 if mode == "L" else 3)
+
+
+def test_odd_sized_grey_folder_gets_the_recipe_at_the_nearest_size_dcgan_builds(tmp_path):
+    folder = write_folder(tmp_path / "imgs", 4, 17, "L")
+    cfg = resolve_defaults(TrainConfig(data=f"folder:{folder}", model="dcgan"))
+    assert (cfg.channels, cfg.image_size, cfg.g_width) == (1, 16, dcgan.SMALL_GREY_DEFAULTS["g_width"])
 
 
 def test_small_grey_folder_trains_with_defaults_at_its_own_size(tmp_path):

@@ -1,6 +1,7 @@
 """Every image family trains with its own defaults (only --steps given) on the data users bring:
-the bundled 8 px digits, a 13-image folder of odd-sized grayscale pictures, and a labelled folder
-of 28 px digits at its own size and at 32 px."""
+the bundled 8 px digits, a 13-image folder of odd-sized grayscale pictures (at 16 px, the nearest
+size the families build to its smallest side, 17), and a labelled folder of 28 px digits at its
+own size (no flags) and at 32 px."""
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ FAMILIES = ["dcgan", "sngan", "sagan", "cond", "biggan", "stylegan-lite"]
 CONDITIONAL = {"cond", "biggan"}
 ATTENTION = {"sagan", "biggan"}
 # Widths of the ResNet and style-based families follow the image size (dcgan's are its own recipe).
-EXPECTED_WIDTH = {8: 16, 28: 16, 32: 16, 64: 32}
+EXPECTED_WIDTH = {8: 16, 16: 16, 28: 16, 32: 16, 64: 32}
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +39,8 @@ def folders(tmp_path_factory):
         for j, img in enumerate(digits.x[digits.y == k][:6]):
             arr = ((img[0].numpy() + 1) * 127.5).round().astype(np.uint8)
             Image.fromarray(arr, "L").save(labelled / str(k) / f"{j}.png")
-    return {"odd13": (f"folder:{odd}", [], 64, 3, 13),
-            "digits28": (f"folder:{labelled}", ["--image-size", "28", "--channels", "1"], 28, 1, 12),
+    return {"odd13": (f"folder:{odd}", [], 16, 1, 13),
+            "digits28": (f"folder:{labelled}", [], 28, 1, 12),
             "digits28-at-32": (f"folder:{labelled}", ["--image-size", "32", "--channels", "1"], 32, 1, 12),
             "digits": ("digits", [], 8, 1, None)}
 
@@ -71,6 +72,10 @@ def test_family_trains_with_its_defaults(folders, model, data, tmp_path, capsys)
         assert cfg["batch_size"] == n_images
     else:
         assert notices == []
+    shape_notices = [line for line in out.splitlines() if line.startswith(f"notice: {spec} holds")]
+    assert len(shape_notices) == (1 if spec.startswith("folder:") and not extra else 0)
+    if shape_notices:
+        assert f"training at {size} px with 1 channel" in shape_notices[0]
     if model != "dcgan":
         assert (cfg["g_width"], cfg["d_width"]) == (EXPECTED_WIDTH[size],) * 2
     G = load_generator(run)

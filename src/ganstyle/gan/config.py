@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from ganstyle.config import field, from_dict, read_config_file, to_dict, validate
 from ganstyle.errors import GanstyleError
+from ganstyle.gan.image_shape import resolve_image_shape
 from ganstyle.gan.losses import LOSSES
 from ganstyle.gan.models import biggan, cond, model_defaults, model_family, sagan, sngan, stylegan_lite
 from ganstyle.gan.regularizers import check_zoo_options
@@ -176,10 +177,18 @@ LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def resolve_defaults(cfg: TrainConfig, data_shape: tuple[int, ...] | None = None) -> TrainConfig:
-    """Fill unset fields: loss defaults, then the model family's (some chosen by ``data_shape``, the shape
-    of one sample, when it is known), then global ones."""
+def resolve_defaults(cfg: TrainConfig, data_shape: tuple[int, ...] | None = None,
+                     notice: Callable[[str], None] | None = None) -> TrainConfig:
+    """Fill unset fields: the image size and channels (the data's own, or those of ``data_shape``, the
+    shape of one loaded sample, when it is known: see :mod:`ganstyle.gan.image_shape`, whose one-line
+    notice goes to ``notice``), the loss defaults, then the model family's (some chosen by the data),
+    then global ones."""
     filled = {}
+    if data_shape is not None and len(data_shape) == 3:
+        shape = {"channels": data_shape[0], "image_size": data_shape[-1]}
+        cfg = dataclasses.replace(cfg, **{k: v for k, v in shape.items() if getattr(cfg, k) is None})
+    else:
+        cfg = dataclasses.replace(cfg, **resolve_image_shape(cfg, notice))
     if cfg.loss is None:
         cfg = dataclasses.replace(cfg, loss=model_defaults(cfg.model, cfg).get("loss", "ns"))
     if getattr(model_family(cfg.model), "CONDITIONAL", False):

@@ -63,9 +63,12 @@ def clamp_batch_to_data(cfg: TrainConfig, n: int, notice=print) -> TrainConfig:
 
 class GANTrainer:
     def __init__(self, cfg: TrainConfig, run_dir: str | Path | RunDir, dataset=None):
-        given = cfg
-        self.cfg = cfg = resolve_defaults(cfg)  # settings are checked before the data is loaded
+        given, notices = cfg, []
+        self.cfg = cfg = resolve_defaults(cfg, notice=notices.append)  # settings are checked before the data is loaded
         self.dist = distributed.setup(resolve_device(cfg.device))  # a world of one unless launched by torchrun
+        if self.dist.is_main and dataset is None:  # the size and channels the data's own images gave
+            for line in notices:
+                print(line)
         self.device = self.dist.device
         self.run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
         self.run.is_main, self.run.keep_checkpoints = self.dist.is_main, cfg.keep_checkpoints

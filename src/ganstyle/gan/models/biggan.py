@@ -26,7 +26,7 @@ def check(cfg, data_shape) -> None:
 
 
 def make_generator(cfg, data_shape, num_classes):
-    return sngan.make_generator(cfg, data_shape, num_classes, shared_dim=SHARED_DIM)
+    return sngan.make_generator(cfg, data_shape, num_classes, shared_dim=SHARED_DIM, hierarchical=True)
 
 
 make_discriminator = sngan.make_discriminator

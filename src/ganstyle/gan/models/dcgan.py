@@ -29,36 +29,15 @@ DEFAULTS = {"latent_dim": 100, "g_width": 64, "d_width": 64}
 SMALL_GREY_DEFAULTS = {"latent_dim": 100, "g_width": 16, "d_width": 16, "g_lr": 1e-3, "d_lr": 1e-3,
                        "batch_size": 32, "ema_decay": 0.995}
 SMALL_GREY_SIZES = range(16, 33)
-# Native (channels, side) of the named datasets; folders are probed.
-NATIVE_IMAGES = {"digits": (1, 8), "mnist": (1, 28), "fashion-mnist": (1, 28), "cifar10": (3, 32)}
-
-
-def native_image(data: str) -> tuple[int, int] | None:
-    """(channels, side) of the data's own images, or None when unknown (points, unreadable folder)."""
-    name = data.split(":", 1)[0].lower()
-    if name == "folder" and ":" in data:
-        from ganstyle.data.folder import probe_folder
-
-        return probe_folder(data.split(":", 1)[1])
-    return NATIVE_IMAGES.get(name)
 
 
 def defaults_for(cfg) -> dict:
     """:data:`SMALL_GREY_DEFAULTS` when the run trains on small grey images (``--channels`` and
-    ``--image-size`` as given, else the data's own), :data:`DEFAULTS` otherwise. A folder of small
-    grey images also trains at its own size and with 1 channel (the folder loader's general
-    defaults are 64 px RGB)."""
-    native = native_image(cfg.data)
-    if native is None:
-        return dict(DEFAULTS)
-    channels, size = cfg.channels or native[0], cfg.image_size or native[1]
-    if channels != 1 or size not in SMALL_GREY_SIZES:
-        return dict(DEFAULTS)
-    try:
-        stages(size)
-    except GanstyleError:  # e.g. a folder of mixed odd sizes: the loader's general size applies
-        return dict(DEFAULTS)
-    return {**SMALL_GREY_DEFAULTS, "channels": 1, "image_size": size}
+    ``--image-size`` as given, else the data's own: see :mod:`ganstyle.gan.image_shape`),
+    :data:`DEFAULTS` otherwise."""
+    if cfg.channels == 1 and cfg.image_size in SMALL_GREY_SIZES:
+        return dict(SMALL_GREY_DEFAULTS)
+    return dict(DEFAULTS)
 
 
 def stages(size: int, model: str = "dcgan") -> tuple[int, int]:

@@ -152,28 +152,33 @@ class DBlock(nn.Module):
 
 
 class ResNetGenerator(nn.Module):
-    """``G(z, y)``; ``shared_dim > 0`` gives BigGAN's shared class embedding with hierarchical
-    latents: ``z`` is split into one chunk per block plus one for the input layer, and each
-    block's conditional BN sees ``[embed(y), z_chunk]``."""
+    """``G(z, y)``. Class-conditional batch norm takes its per-class gain and bias from tables
+    (``shared_dim == 0``), or linearly from one class embedding of ``shared_dim`` shared by all
+    blocks; with ``hierarchical`` (BigGAN's hierarchical latents) ``z`` is also split into one
+    chunk per block plus one for the input layer, and each block's conditional BN sees
+    ``[embed(y), z_chunk]``. ``embed_input`` also concatenates a class embedding to ``z``: ``cond``'s
+    earlier design, kept for ``benchmarks/cond_variants.py`` (it drew one image per class)."""
 
     truncation = "latent"
 
     def __init__(self, latent_dim: int, channels: int, size: int, width: int = 64, num_classes: int | None = None,
-                 use_sn: bool = False, attn_res: int = 0, shared_dim: int = 0, embed_input: bool = False):
+                 use_sn: bool = False, attn_res: int = 0, shared_dim: int = 0, hierarchical: bool = False,
+                 embed_input: bool = False):
         super().__init__()
         self.latent_dim, self.num_classes = latent_dim, num_classes
         s0, k = stages(size)
         chans = [min(width * 2 ** (k - i), width * 8) for i in range(k + 1)]  # at s0, 2*s0, ..., size
         self.s0, self.ch0 = s0, chans[0]
-        self.hierarchical = shared_dim > 0
-        if self.hierarchical:
+        self.hierarchical = hierarchical
+        self.shared = nn.Embedding(num_classes, shared_dim) if (shared_dim and num_classes) else None
+        cond_dim, n_cls, in_dim = None, num_classes, latent_dim
+        if self.shared is not None:
+            cond_dim, n_cls = shared_dim, None
+        if hierarchical:
             self.chunk = latent_dim // (k + 1)
             if self.chunk < 1:
                 raise GanstyleError(f"--latent-dim {latent_dim}: hierarchical latents need at least {k + 1} dimensions")
-            self.shared = nn.Embedding(num_classes, shared_dim) if num_classes else None
-            cond_dim, n_cls, in_dim = (shared_dim if num_classes else 0) + self.chunk, None, latent_dim - k * self.chunk
-        else:
-            cond_dim, n_cls, in_dim = None, num_classes, latent_dim
+            cond_dim, n_cls, in_dim = (cond_dim or 0) + self.chunk, None, latent_dim - k * self.chunk
         self.input_embed = None
         if embed_input and num_classes:
             self.input_embed = nn.Embedding(num_classes, latent_dim)
@@ -191,13 +196,13 @@ class ResNetGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.num_classes and y is None:
             raise ValueError("this generator is class-conditional: pass labels")
+        e = self.shared(y) if self.shared is not None else y  # what a block's conditional BN reads
         if self.hierarchical:
             k = len(self.blocks)
             z0, chunks = z[:, :z.shape[1] - k * self.chunk], z[:, z.shape[1] - k * self.chunk:].split(self.chunk, 1)
-            e = self.shared(y) if self.shared is not None else None
             conds = [c if e is None else torch.cat([e, c], 1) for c in chunks]
         else:
-            z0, conds = z, [y] * len(self.blocks)
+            z0, conds = z, [e] * len(self.blocks)
         if self.input_embed is not None:
             z0 = torch.cat([z0, self.input_embed(y)], dim=1)
         h = channels_last(self.project(z0).view(z.shape[0], self.ch0, self.s0, self.s0))
@@ -247,10 +252,11 @@ class ResNetDiscriminator(nn.Module):
         return out
 
 
-def make_generator(cfg, data_shape, num_classes, shared_dim: int = 0, embed_input: bool = False):
+def make_generator(cfg, data_shape, num_classes, shared_dim: int = 0, hierarchical: bool = False,
+                   embed_input: bool = False):
     c, size, _ = data_shape
     return ResNetGenerator(cfg.latent_dim, c, size, cfg.g_width, num_classes, cfg.options.g_sn,
-                           attention_resolution(cfg, size), shared_dim, embed_input)
+                           attention_resolution(cfg, size), shared_dim, hierarchical, embed_input)
 
 
 def make_discriminator(cfg, data_shape, num_classes, sn_embed: bool = True):
