@@ -142,3 +142,15 @@ def test_refine_refuses_packed_discriminators(tiny_mlp_cfg, tmp_path):
     run = train_gan(TrainConfig(**{**vars(tiny_mlp_cfg), "pack": 2, "steps": 2}), out=tmp_path / "run", progress=False)
     with pytest.raises(GanstyleError, match="--pack 2, whose discriminator scores packs"):
         refine_run(run, 10, "drs")
+
+
+def test_refine_names_a_discriminator_that_does_not_fit(tiny_mlp_cfg, tmp_path):
+    from ganstyle.gan.refine import load_discriminator
+    from ganstyle.gan.trainer import TrainConfig, train_gan
+    from ganstyle.io.checkpoints import list_checkpoints
+
+    run = train_gan(TrainConfig(**{**vars(tiny_mlp_cfg), "steps": 2}), out=tmp_path / "run", progress=False)
+    stem = list_checkpoints(run / "checkpoints")[-1][1]
+    other = TrainConfig(**{**vars(tiny_mlp_cfg), "d_width": 48})  # e.g. a run saved by an earlier model version
+    with pytest.raises(GanstyleError, match=r"discriminator weights do not fit model 'mlp' \(Error"):
+        load_discriminator(stem, other, (2,), None)

@@ -225,7 +225,11 @@ def load_discriminator(stem: Path, cfg, data_shape: tuple[int, ...], num_classes
     weights = sub_state_dict(tensors, "D")
     if not weights:
         raise GanstyleError(f"{stem}: the checkpoint holds no discriminator weights; --refine needs them")
-    D.load_state_dict(weights)
+    try:
+        D.load_state_dict(weights)
+    except RuntimeError as exc:  # e.g. a run saved by an earlier version of its model family
+        raise GanstyleError(f"{stem}: discriminator weights do not fit model {cfg.model!r} "
+                            f"({str(exc).splitlines()[0]})") from None
     return D.eval().requires_grad_(False)
 
 
