@@ -16,14 +16,19 @@ FIDs recorded, so one run compares EMA horizons (their update costs count in the
     # screening: 1 CPU-minute, all 8,000 digits, one seed
     python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows w32,w32-hinge --budget 60
     # finalists, subsets, bf16 vs fp32
-    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows best --n-train 500,2000,8000 --budget 180
-    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows best --precision fp32 --budget 180
+    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows w16-lr1e3-b32 --n-train 500,2000,8000 --budget 180
+    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows w16-lr1e3-b32 --precision fp32 --budget 180
     # refinement lift: the same trained model sampled plain, with --refine drs and --refine mh
-    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows best --budget 180 --refine
-    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows best --budget 180 --refine-existing
+    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows w16-lr1e3-b32 --budget 180 --refine
+    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows w16-lr1e3-b32 --budget 180 --refine-existing
 
 Results accumulate in ``OUT/digits_recipes.json`` (one entry per row x training size x seed x
-budget x precision; rerunning an entry replaces it) and ``OUT/digits_recipes.md``.
+budget x precision; rerunning an entry replaces it; ``summary`` pools the entries that differ only
+by seed: mean and standard error of each metric) and ``OUT/digits_recipes.md``.
+
+    # three seeds of the default recipe and the baseline at three training sizes
+    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows w16-lr1e3-b32,pytorch-examples \
+        --n-train 500,2000,8000 --seeds 0,1,2 --budget 180
 """
 
 from __future__ import annotations
