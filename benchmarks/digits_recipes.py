@@ -16,14 +16,19 @@ FIDs recorded, so one run compares EMA horizons (their update costs count in the
     # screening: 1 CPU-minute, all 8,000 digits, one seed
     python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows w32,w32-hinge --budget 60
     # finalists, subsets, bf16 vs fp32
-    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows best --n-train 500,2000,8000 --budget 180
-    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows best --precision fp32 --budget 180
+    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows w16-lr1e3-b32 --n-train 500,2000,8000 --budget 180
+    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows w16-lr1e3-b32 --precision fp32 --budget 180
     # refinement lift: the same trained model sampled plain, with --refine drs and --refine mh
-    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows best --budget 180 --refine
-    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows best --budget 180 --refine-existing
+    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows w16-lr1e3-b32 --budget 180 --refine
+    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows w16-lr1e3-b32 --budget 180 --refine-existing
 
 Results accumulate in ``OUT/digits_recipes.json`` (one entry per row x training size x seed x
-budget x precision; rerunning an entry replaces it) and ``OUT/digits_recipes.md``.
+budget x precision; rerunning an entry replaces it; ``summary`` pools the entries that differ only
+by seed: mean and standard error of each metric) and ``OUT/digits_recipes.md``.
+
+    # three seeds of the default recipe and the baseline at three training sizes
+    python benchmarks/digits_recipes.py --mnist ../shared/data/mnist --rows w16-lr1e3-b32,pytorch-examples \
+        --n-train 500,2000,8000 --seeds 0,1,2 --budget 180
 """
 
 from __future__ import annotations
@@ -83,6 +88,9 @@ RECIPES: dict[str, dict] = {
     "w24-lr1e3-b32": {"g_width": 24, "d_width": 24, "ema_decay": 0.995, "g_lr": 1e-3, "d_lr": 1e-3, "batch_size": 32},
     "w16-lr1e3-b32-hinge": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "g_lr": 1e-3, "d_lr": 1e-3,
                             "batch_size": 32, "loss": "hinge"},
+    # the default recipe with DiffAugment (colour is meaningless for grey digits)
+    "w16-lr1e3-b32-daug": {"g_width": 16, "d_width": 16, "ema_decay": 0.995, "g_lr": 1e-3, "d_lr": 1e-3,
+                           "batch_size": 32, "diffaugment": "translation,cutout"},
 }
 SIDE_EMAS = (0.98, 0.99, 0.999)
 
@@ -190,6 +198,51 @@ def fmt(v, spec: str) -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
+def mean_se(values: list) -> tuple[float, float]:
+    """Mean and standard error of the mean (sample standard deviation / sqrt(n); 0 for one value)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
+
+
+# (key, format, column title); "classes" is class_coverage x 10: classes with >= 2 % of the samples
+SUMMARY_METRICS = (("steps", ".0f", "G steps"), ("fid", ".1f", "FID ↓"), ("kid", ".0f", "KID ↓"),
+                   ("precision", ".3f", "P"), ("recall", ".3f", "R"), ("classes", ".1f", "classes ≥2 %"),
+                   ("rkl", ".3f", "KL to uniform"))
+
+
+def summary(results: dict, min_seeds: int = 2) -> list[dict]:
+    """Entries that differ only by seed, pooled: mean and standard error of each metric over the seeds
+    (groups with fewer than ``min_seeds`` seeds are left out)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in results["rows"].values():
+        groups.setdefault((r["row"], r["n_train"], r["budget_cpu_s"], r["dtype"]), []).append(r)
+    out = []
+    for (name, n_train, budget, dtype), rows in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0])):
+        if len(rows) < min_seeds:
+            continue
+        entry = {"row": name, "n_train": n_train, "budget_cpu_s": budget, "dtype": dtype,
+                 "dtype_used": rows[0]["dtype_used"], "seeds": sorted(r["seed"] for r in rows)}
+        for metric, *_ in SUMMARY_METRICS + (("cpu_seconds",),):
+            key = "class_coverage" if metric == "classes" else metric
+            entry[metric] = mean_se([float(r[key]) * (10 if metric == "classes" else 1) for r in rows])
+        out.append(entry)
+    return out
+
+
+def summary_markdown(entries: list[dict]) -> list[str]:
+    head = " | ".join(title for *_, title in SUMMARY_METRICS)
+    lines = ["", "Mean ± standard error over seeds:", "",
+             f"| recipe | train digits | CPU s | dtype | seeds | {head} |", "|---" * (5 + len(SUMMARY_METRICS)) + "|"]
+    for e in entries:
+        cells = " | ".join(f"{format(e[m][0], spec)} ± {format(e[m][1], spec)}" for m, spec, _ in SUMMARY_METRICS)
+        lines.append(f"| {e['row']} | {e['n_train']} | {e['cpu_seconds'][0]:.0f} | {e['dtype_used']} | "
+                     f"{','.join(map(str, e['seeds']))} | {cells} |")
+    return lines
+
+
 def markdown(results: dict) -> str:
     lines = ["| recipe | train digits | seed | CPU s | precision | G steps | FID ↓ | KID ↓ | precision | recall | "
              "classes ≥2 % | confident classes | KL to uniform | FID raw / other EMAs |",
@@ -205,6 +258,9 @@ def markdown(results: dict) -> str:
         lines.append(f"| real pool digits ({key}) | – | {ref['seed']} | – | – | – | {ref['fid']:.1f} | {ref['kid']:.1f} | "
                      f"{ref['precision']:.3f} | {ref['recall']:.3f} | {ref['class_coverage'] * 10:.0f}/10 | "
                      f"{ref['modes']:.0f} | {ref['rkl']:.3f} | |")
+    pooled = summary(results)
+    if pooled:
+        lines += summary_markdown(pooled)
     refine = [r for r in rows if "refine" in r]
     if refine:
         lines += ["", "| model | sampling | FID ↓ | precision | recall | classes ≥2 % | acceptance |", "|---|---|---|---|---|---|---|"]
@@ -273,6 +329,7 @@ def main(argv=None) -> None:
                       f"({r['wall_seconds']:.0f} s wall)  FID {r['fid']:7.2f}  P {r['precision']:.3f} "
                       f"R {r['recall']:.3f}  classes {r['class_coverage'] * 10:.0f}/10  by EMA "
                       + " ".join(f"{k}:{v:.1f}" for k, v in r["fid_by_ema"].items()), flush=True)
+                results["summary"] = summary(results)  # mean, s.e. over seeds; the per-seed entries stay in "rows"
                 path.write_text(portable(json.dumps(results, indent=1, default=str), args, data_dir) + "\n")
                 (out / "digits_recipes.md").write_text(markdown(results))
     print(markdown(results))
