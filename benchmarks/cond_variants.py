@@ -44,9 +44,13 @@ VARIANTS: dict[str, tuple[dict, dict] | None] = {
     "shared128+sn-embed": ({"shared_dim": 128}, {"sn_embed": True}),
     # shared embedding plus hierarchical latents (z chunks into every block)
     "shared32+hierarchical": ({"shared_dim": 32, "hierarchical": True}, {"sn_embed": False}),
+    "shared128+hierarchical": ({"shared_dim": 128, "hierarchical": True}, {"sn_embed": False}),
+    # cond's networks with SAGAN/BigGAN's optimiser and spectral norm in G (what biggan, which keeps its
+    # variety at 15 CPU-minutes, has and cond has not, apart from attention and hierarchical latents)
+    "sagan-optim+g-sn": None,
 }
 # variant -> TrainConfig settings it changes (the rest: cond's defaults), e.g. {"d_lr": 4e-4}
-SETTINGS: dict[str, dict] = {}
+SETTINGS: dict[str, dict] = {"sagan-optim+g-sn": {"g_sn": True, "g_lr": 1e-4, "d_lr": 4e-4, "beta1": 0.0, "beta2": 0.9}}
 
 
 def patched_family(variant: str):
