@@ -1,7 +1,7 @@
 """Short diagnostic runs of the class-conditional family ``cond`` on the shared MNIST protocol.
 
-Each variant changes how the generator or the discriminator of ``cond`` sees the class and
-trains for the same budget of process CPU seconds (one thread) with every other setting at
+Each variant changes how the generator or the discriminator of ``cond`` sees the class (or a few
+training settings, ``SETTINGS``) and trains for the same budget of process CPU seconds (one thread) with every other setting at
 ``cond``'s defaults; then it reports, for the averaged generator:
 
 - recall and precision against the held-out digits (``mnist_protocol.measure``);
@@ -12,7 +12,7 @@ trains for the same budget of process CPU seconds (one thread) with every other 
   given for the live (not averaged) generator, which tells an averaging artefact from collapse.
 
     OMP_NUM_THREADS=1 python benchmarks/cond_variants.py --mnist ../shared/data/mnist \\
-        --variants defaults,shared --budget 90 --out benchmarks/results/zoo_mnist/cond_variants
+        --variants defaults,shared128 --budget 90 --out benchmarks/results/zoo_mnist/cond_variants
 """
 
 from __future__ import annotations
@@ -48,9 +48,13 @@ VARIANTS: dict[str, tuple[dict, dict] | None] = {
     # cond's networks with SAGAN/BigGAN's optimiser and spectral norm in G (what biggan, which keeps its
     # variety at 15 CPU-minutes, has and cond has not, apart from attention and hierarchical latents)
     "sagan-optim+g-sn": None,
+    "attention": None,  # cond's networks with self-attention at 16 px, as biggan and sagan have
 }
 # variant -> TrainConfig settings it changes (the rest: cond's defaults), e.g. {"d_lr": 4e-4}
-SETTINGS: dict[str, dict] = {"sagan-optim+g-sn": {"g_sn": True, "g_lr": 1e-4, "d_lr": 4e-4, "beta1": 0.0, "beta2": 0.9}}
+SETTINGS: dict[str, dict] = {
+    "sagan-optim+g-sn": {"g_sn": True, "g_lr": 1e-4, "d_lr": 4e-4, "beta1": 0.0, "beta2": 0.9},
+    "attention": {"attn_res": 16},
+}
 
 
 def patched_family(variant: str):
