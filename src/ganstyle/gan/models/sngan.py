@@ -50,12 +50,17 @@ def width_for_size(size: int, cap: int) -> int:
     return min(cap, max(16, size // 2))
 
 
-def defaults_for_shape(data_shape) -> dict:
-    """Widths that follow the image size (see :func:`width_for_size`)."""
+def widths_for_shape(data_shape, cap: int) -> dict:
+    """G and D widths for images of ``data_shape`` (see :func:`width_for_size`); none for other data."""
     if len(data_shape) != 3:
         return {}
-    width = width_for_size(data_shape[-1], DEFAULTS["g_width"])
+    width = width_for_size(data_shape[-1], cap)
     return {"g_width": width, "d_width": width}
+
+
+def defaults_for_shape(data_shape) -> dict:
+    """Widths that follow the image size (see :func:`width_for_size`)."""
+    return widths_for_shape(data_shape, DEFAULTS["g_width"])
 
 
 def check(cfg, data_shape) -> None:

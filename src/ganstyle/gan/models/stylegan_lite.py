@@ -55,12 +55,9 @@ SQRT2 = math.sqrt(2.0)
 
 def defaults_for_shape(data_shape) -> dict:
     """Widths that follow the image size: 16 up to 32 px, 32 (this family's default) from 64 px."""
-    from ganstyle.gan.models.sngan import width_for_size
+    from ganstyle.gan.models.sngan import widths_for_shape
 
-    if len(data_shape) != 3:
-        return {}
-    width = width_for_size(data_shape[-1], DEFAULTS["g_width"])
-    return {"g_width": width, "d_width": width}
+    return widths_for_shape(data_shape, DEFAULTS["g_width"])
 
 
 def check(cfg, data_shape) -> None:
